@@ -1,0 +1,19 @@
+//! The bundle (SPEC §3.4): a directory of encrypted Parquet files and `manifest.json`.
+//!
+//! Every Parquet file is encrypted with one fresh data-encryption key (DEK) per export,
+//! footer and columns alike, with no AAD prefix, and one data page per column chunk: the
+//! shape DuckDB and Arrow C++ can read given the DEK. The DEK travels in the manifest,
+//! wrapped with the data key K_d; the manifest carries an HMAC keyed from the DEK, so a
+//! consultant can tell a bundle was not altered on the way.
+
+mod dek;
+mod manifest;
+mod reader;
+mod writer;
+
+pub use dek::{Dek, WrappedDek};
+pub use manifest::{
+    FileEntry, Manifest, PolicyRecord, SourceEntry, FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE,
+};
+pub use reader::{Bundle, TableBatches};
+pub use writer::{parquet_writer_properties, BundleWriter, TableWriter};

@@ -1,0 +1,342 @@
+//! Writing a bundle so that a crash never leaves something that looks whole.
+//!
+//! Everything is written into a hidden staging directory beside the output (each file
+//! under a `.tmp` name, renamed when complete); the manifest comes last, and only then is
+//! the staging directory renamed to the output name. A killed export leaves at most the
+//! staging directory, which holds no manifest and is cleared by the next run.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use chrono::NaiveDate;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::encryption::encrypt::FileEncryptionProperties;
+use parquet::file::properties::WriterProperties;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::manifest::{FileEntry, Manifest, PolicyRecord, SourceEntry, FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE};
+use super::Dek;
+use crate::keys::DataKey;
+use crate::{schema, Error, Result, TOOL_VERSION};
+
+/// Marks a staging directory as ours, so a rerun may remove it.
+const STAGING_MARKER: &str = ".clm-partial";
+
+/// Rows per row group: moderate, because DuckDB (≤ 2.0) decrypts a column chunk only when it
+/// holds a single data page, so each column chunk is one page and must fit in memory.
+pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+/// Parquet properties of every bundle file: encrypted footer, one key (the DEK) for footer
+/// and columns, no AAD prefix, one data page per column chunk.
+pub fn parquet_writer_properties(dek: &Dek, row_group_rows: usize) -> Result<WriterProperties> {
+    let enc = FileEncryptionProperties::builder(dek.as_bytes().to_vec()).build()?;
+    Ok(WriterProperties::builder()
+        .with_file_encryption_properties(enc)
+        .set_max_row_group_row_count(Some(row_group_rows))
+        .set_data_page_row_count_limit(usize::MAX)
+        .set_data_page_size_limit(1 << 30)
+        .set_dictionary_page_size_limit(1 << 30)
+        .set_compression(Compression::SNAPPY)
+        .set_created_by(format!("clm {TOOL_VERSION}"))
+        .build())
+}
+
+/// What the manifest says besides files and keys; filled in by the exporter.
+#[derive(Debug, Clone, Default)]
+pub struct ManifestDraft {
+    pub pseudonym_key_fingerprint: String,
+    pub since: Option<NaiveDate>,
+    pub policy: Option<PolicyRecord>,
+    pub generalizations: Vec<String>,
+    pub sources: Vec<SourceEntry>,
+    pub quality: Value,
+}
+
+pub struct BundleWriter {
+    out: PathBuf,
+    staging: PathBuf,
+    dek: Dek,
+    data_key: DataKey,
+    export_id: String,
+    as_of: NaiveDate,
+    files: Vec<FileEntry>,
+    open: BTreeMap<String, TableWriter>,
+    row_group_rows: usize,
+    done: bool,
+}
+
+impl BundleWriter {
+    /// Starts a bundle at `out`, which must not exist or be an empty directory.
+    pub fn create(out: &Path, data_key: &DataKey, as_of: NaiveDate) -> Result<Self> {
+        if out.exists() {
+            let empty = out.is_dir()
+                && std::fs::read_dir(out)
+                    .map_err(|e| Error::io(out, e))?
+                    .next()
+                    .is_none();
+            if !empty {
+                return Err(Error::bundle(
+                    out,
+                    "output exists and is not an empty directory; bundles are never overwritten: choose a new --out",
+                ));
+            }
+        }
+        let name = out
+            .file_name()
+            .ok_or_else(|| Error::bundle(out, "output needs a directory name"))?
+            .to_string_lossy()
+            .to_string();
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+        let staging = parent.join(format!(".{name}.clm-partial"));
+        if staging.exists() {
+            if staging.join(STAGING_MARKER).exists() {
+                // Left by an interrupted export: it never became a bundle.
+                std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+            } else {
+                return Err(Error::bundle(
+                    &staging,
+                    "exists and was not made by clm; remove it or choose another --out",
+                ));
+            }
+        }
+        std::fs::create_dir(&staging).map_err(|e| Error::io(&staging, e))?;
+        std::fs::write(staging.join(STAGING_MARKER), b"an unfinished clm export\n")
+            .map_err(|e| Error::io(&staging, e))?;
+        let mut id = [0u8; 16];
+        getrandom::fill(&mut id).expect("the operating system's random source failed");
+        Ok(BundleWriter {
+            out: out.to_path_buf(),
+            staging,
+            dek: Dek::generate(),
+            data_key: data_key.clone(),
+            export_id: hex::encode(id),
+            as_of,
+            files: Vec::new(),
+            open: BTreeMap::new(),
+            row_group_rows: ROW_GROUP_ROWS,
+            done: false,
+        })
+    }
+
+    /// Smaller row groups, for tests that need several of them.
+    pub fn with_row_group_rows(mut self, rows: usize) -> Self {
+        self.row_group_rows = rows.max(1);
+        self
+    }
+
+    pub fn export_id(&self) -> &str {
+        &self.export_id
+    }
+
+    pub fn dek(&self) -> &Dek {
+        &self.dek
+    }
+
+    /// Opens a new file for `table` (a canonical table), named `<table>.parquet`, or
+    /// `<table>-N.parquet` when the table already has files.
+    pub fn table_writer(&self, table: &str) -> Result<TableWriter> {
+        let ts = schema::canonical()
+            .table(table)
+            .ok_or_else(|| Error::bundle(&self.out, format!("{table} is not a canonical table")))?;
+        let n = self.files.iter().filter(|f| f.table == table).count()
+            + self.open.keys().filter(|k| *k == table).count();
+        let name = if n == 0 {
+            format!("{table}.parquet")
+        } else {
+            format!("{table}-{n}.parquet")
+        };
+        TableWriter::new(
+            &self.staging,
+            table,
+            &name,
+            ts.arrow_schema(),
+            parquet_writer_properties(&self.dek, self.row_group_rows)?,
+        )
+    }
+
+    /// Records a finished table file.
+    pub fn add_file(&mut self, entry: FileEntry) {
+        self.files.push(entry);
+    }
+
+    /// Convenience for small writers (tests, fixtures): appends a batch to the table's
+    /// single file, opening it on first use.
+    pub fn write_batch(&mut self, table: &str, batch: &RecordBatch) -> Result<()> {
+        if !self.open.contains_key(table) {
+            let w = self.table_writer(table)?;
+            self.open.insert(table.to_string(), w);
+        }
+        self.open.get_mut(table).unwrap().write(batch)
+    }
+
+    /// Writes the manifest and moves the bundle into place.
+    pub fn finish(mut self, draft: ManifestDraft) -> Result<Manifest> {
+        for (_, w) in std::mem::take(&mut self.open) {
+            let e = w.finish()?;
+            self.files.push(e);
+        }
+        let mut encryption = BTreeMap::new();
+        encryption.insert("scheme".into(), "parquet-modular-encryption".into());
+        encryption.insert("algorithm".into(), "AES_GCM_V1".into());
+        encryption.insert("footer".into(), "encrypted".into());
+        encryption.insert("keys".into(), "one DEK for footer and every column".into());
+        encryption.insert("aad_prefix".into(), "none".into());
+        let mut m = Manifest {
+            format: FORMAT_NAME.into(),
+            format_version: FORMAT_VERSION,
+            tool_version: TOOL_VERSION.into(),
+            export_id: self.export_id.clone(),
+            as_of: self.as_of,
+            since: draft.since,
+            created_at: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            pseudonym_key_fingerprint: draft.pseudonym_key_fingerprint,
+            data_key_fingerprint: self.data_key.fingerprint(),
+            wrapped_dek: self.dek.wrap(&self.data_key, &self.export_id),
+            encryption,
+            policy: draft.policy.unwrap_or(PolicyRecord {
+                rare_k: 5,
+                age_bands: crate::values::AgeBands::default().labels().to_vec(),
+                truncate_timestamps: "hour".into(),
+            }),
+            generalizations: draft.generalizations,
+            sources: draft.sources,
+            files: std::mem::take(&mut self.files),
+            quality: draft.quality,
+            hmac: String::new(),
+        };
+        let text = m.seal(&self.dek);
+        let tmp = self.staging.join(format!("{MANIFEST_FILE}.tmp"));
+        write_synced(&tmp, text.as_bytes())?;
+        std::fs::rename(&tmp, self.staging.join(MANIFEST_FILE)).map_err(|e| Error::io(&tmp, e))?;
+        std::fs::remove_file(self.staging.join(STAGING_MARKER))
+            .map_err(|e| Error::io(&self.staging, e))?;
+        if self.out.exists() {
+            std::fs::remove_dir(&self.out).map_err(|e| Error::io(&self.out, e))?;
+        }
+        std::fs::rename(&self.staging, &self.out).map_err(|e| Error::io(&self.out, e))?;
+        self.done = true;
+        Ok(m)
+    }
+}
+
+impl Drop for BundleWriter {
+    /// An export that stops with an error removes its staging directory: no half bundle.
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = File::create(path).map_err(|e| Error::io(path, e))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| Error::io(path, e))
+}
+
+/// Hashes and counts the bytes on their way to disk, so no second read is needed.
+struct HashingFile {
+    inner: BufWriter<File>,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl Write for HashingFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// One encrypted Parquet file of a table, being written.
+pub struct TableWriter {
+    table: String,
+    name: String,
+    tmp: PathBuf,
+    dir: PathBuf,
+    writer: ArrowWriter<HashingFile>,
+    schema: arrow_schema::SchemaRef,
+    rows: u64,
+}
+
+impl TableWriter {
+    fn new(
+        dir: &Path,
+        table: &str,
+        name: &str,
+        schema: arrow_schema::SchemaRef,
+        props: WriterProperties,
+    ) -> Result<Self> {
+        let tmp = dir.join(format!("{name}.tmp"));
+        let f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let hf = HashingFile {
+            inner: BufWriter::with_capacity(1 << 20, f),
+            hasher: Sha256::new(),
+            bytes: 0,
+        };
+        let writer = ArrowWriter::try_new(hf, Arc::clone(&schema), Some(props))?;
+        Ok(TableWriter {
+            table: table.into(),
+            name: name.into(),
+            tmp,
+            dir: dir.to_path_buf(),
+            writer,
+            schema,
+            rows: 0,
+        })
+    }
+
+    pub fn schema(&self) -> &arrow_schema::SchemaRef {
+        &self.schema
+    }
+
+    /// Appends a batch, which must have the table's canonical schema.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.schema().fields() != self.schema.fields() {
+            return Err(Error::Other(format!(
+                "internal: a batch for {} does not have the canonical schema",
+                self.table
+            )));
+        }
+        self.rows += batch.num_rows() as u64;
+        self.writer.write(batch)?;
+        Ok(())
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Closes the file, syncs it and gives it its final name.
+    pub fn finish(self) -> Result<FileEntry> {
+        let mut hf = self.writer.into_inner()?;
+        hf.flush().map_err(|e| Error::io(&self.tmp, e))?;
+        let file = hf.inner.into_inner().map_err(|e| Error::io(&self.tmp, e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io(&self.tmp, e))?;
+        let final_path = self.dir.join(&self.name);
+        std::fs::rename(&self.tmp, &final_path).map_err(|e| Error::io(&self.tmp, e))?;
+        Ok(FileEntry {
+            path: self.name,
+            table: self.table,
+            rows: self.rows,
+            bytes: hf.bytes,
+            sha256: hex::encode(hf.hasher.finalize()),
+        })
+    }
+}

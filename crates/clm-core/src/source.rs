@@ -60,18 +60,45 @@ pub fn sniff_encoding(prefix: &[u8], declared: Encoding) -> &'static encoding_rs
         Encoding::Utf8 => encoding_rs::UTF_8,
         Encoding::Cp1251 => encoding_rs::WINDOWS_1251,
         Encoding::Auto => {
-            let valid = match std::str::from_utf8(prefix) {
-                Ok(_) => true,
-                // An incomplete sequence cut by the prefix end is fine.
-                Err(e) => e.error_len().is_none() && prefix.len() - e.valid_up_to() < 4,
-            };
-            if valid {
+            if utf8_dominates(prefix) {
                 encoding_rs::UTF_8
             } else {
                 encoding_rs::WINDOWS_1251
             }
         }
     }
+}
+
+/// Whether bytes read as UTF-8 rather than Windows-1251: Cyrillic in cp1251 almost never
+/// forms valid multi-byte UTF-8, so a file with many valid multi-byte characters and only a
+/// few invalid bytes (a stray line in another encoding) is UTF-8 with some bad rows.
+fn utf8_dominates(mut b: &[u8]) -> bool {
+    let (mut multibyte, mut invalid) = (0usize, 0usize);
+    loop {
+        match std::str::from_utf8(b) {
+            Ok(s) => {
+                multibyte += s.chars().filter(|c| !c.is_ascii()).count();
+                break;
+            }
+            Err(e) => {
+                let (ok, rest) = b.split_at(e.valid_up_to());
+                multibyte += std::str::from_utf8(ok)
+                    .expect("valid prefix")
+                    .chars()
+                    .filter(|c| !c.is_ascii())
+                    .count();
+                match e.error_len() {
+                    // Cut off by the end of the prefix.
+                    None => break,
+                    Some(n) => {
+                        invalid += 1;
+                        b = &rest[n..];
+                    }
+                }
+            }
+        }
+    }
+    invalid == 0 || multibyte >= 10 * invalid
 }
 
 impl SourceReader {

@@ -1,0 +1,13 @@
+//! The on-site pseudonymizer: a club's exports in, an encrypted pseudonymized bundle out.
+//!
+//! This crate is what an auditor reads to trust an export, so it stays small: the
+//! column policy, the pass over each source table, and the bundle writing. It does not
+//! depend on DataFusion.
+
+pub mod categories;
+pub mod convert;
+pub mod export;
+pub mod progress;
+pub mod rejects;
+
+pub use export::{export, ExportOptions, ExportSummary};

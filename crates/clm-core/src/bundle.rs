@@ -16,4 +16,6 @@ pub use manifest::{
     FileEntry, Manifest, PolicyRecord, SourceEntry, FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE,
 };
 pub use reader::{Bundle, TableBatches};
-pub use writer::{parquet_writer_properties, BundleWriter, ManifestDraft, TableWriter, ROW_GROUP_ROWS};
+pub use writer::{
+    parquet_writer_properties, BundleWriter, ManifestDraft, TableWriter, ROW_GROUP_ROWS,
+};

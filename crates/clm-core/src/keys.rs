@@ -184,10 +184,9 @@ pub fn resolve_key(kind: KeyKind, file: Option<&Path>) -> Result<Secret32> {
             kind.flag(),
             kind.env_var()
         ))),
-        Err(std::env::VarError::NotUnicode(_)) => Err(Error::KeyEnv(format!(
-            "{}: not valid text",
-            kind.env_var()
-        ))),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(Error::KeyEnv(format!("{}: not valid text", kind.env_var())))
+        }
     }
 }
 

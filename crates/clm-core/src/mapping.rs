@@ -21,9 +21,9 @@ pub enum Encoding {
     /// UTF-8 (with or without BOM) if the start of the file is valid UTF-8, else Windows-1251.
     #[default]
     Auto,
-    #[serde(alias = "utf8")]
+    #[serde(rename = "utf-8", alias = "utf8", alias = "UTF-8")]
     Utf8,
-    #[serde(alias = "windows-1251")]
+    #[serde(alias = "windows-1251", alias = "CP1251")]
     Cp1251,
 }
 
@@ -158,7 +158,9 @@ impl Mapping {
                 path,
                 match e.kind() {
                     std::io::ErrorKind::NotFound => "no such file".to_string(),
-                    std::io::ErrorKind::InvalidData => "not UTF-8 text (save the mapping as UTF-8)".to_string(),
+                    std::io::ErrorKind::InvalidData => {
+                        "not UTF-8 text (save the mapping as UTF-8)".to_string()
+                    }
                     _ => e.to_string(),
                 },
             )
@@ -174,7 +176,8 @@ impl Mapping {
         let canon = schema::canonical();
         let policy = Policy {
             rare_k: mf.policy.rare_k,
-            age_bands: AgeBands::new(&mf.policy.age_bands).map_err(|m| err(format!("[policy] {m}")))?,
+            age_bands: AgeBands::new(&mf.policy.age_bands)
+                .map_err(|m| err(format!("[policy] {m}")))?,
             truncate_timestamps: mf.policy.truncate_timestamps,
         };
         if policy.rare_k == 0 {
@@ -189,7 +192,9 @@ impl Mapping {
             }
         }
         if !mf.tables.contains_key("clients") {
-            return Err(err("no [tables.clients]: the clients table is required".into()));
+            return Err(err(
+                "no [tables.clients]: the clients table is required".into()
+            ));
         }
         let mut tables = Vec::new();
         for ts in &canon.tables {
@@ -198,9 +203,18 @@ impl Mapping {
             };
             let t = &ts.table;
             let opt = |a: &Option<String>, b: &Option<String>| a.clone().or_else(|| b.clone());
-            let encoding = tf.options.encoding.or(mf.source.encoding).unwrap_or_default();
-            let delim_s = opt(&tf.options.delimiter, &mf.source.delimiter).unwrap_or_else(|| ";".into());
-            let delim_s = if delim_s == "\\t" { "\t".to_string() } else { delim_s };
+            let encoding = tf
+                .options
+                .encoding
+                .or(mf.source.encoding)
+                .unwrap_or_default();
+            let delim_s =
+                opt(&tf.options.delimiter, &mf.source.delimiter).unwrap_or_else(|| ";".into());
+            let delim_s = if delim_s == "\\t" {
+                "\t".to_string()
+            } else {
+                delim_s
+            };
             if delim_s.len() != 1 {
                 return Err(err(format!(
                     "[tables.{t}] delimiter must be one ASCII character, e.g. \";\" or \"\\t\""
@@ -220,7 +234,11 @@ impl Mapping {
                 let def = ts.field(fname).ok_or_else(|| {
                     err(format!(
                         "[tables.{t}.fields] {fname}: not a field of {t} (known: {})",
-                        ts.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+                        ts.fields
+                            .iter()
+                            .map(|f| f.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ))
                 })?;
                 let o = match spec {
@@ -239,8 +257,10 @@ impl Mapping {
                         "[tables.{t}.fields] {fname}: normalize applies to identifier and direct fields only"
                     )));
                 }
-                let wants_date = matches!(def.column_type, Some(ColumnType::Date | ColumnType::Timestamp))
-                    || def.generalize == Some(schema::Generalize::AgeBand);
+                let wants_date = matches!(
+                    def.column_type,
+                    Some(ColumnType::Date | ColumnType::Timestamp)
+                ) || def.generalize == Some(schema::Generalize::AgeBand);
                 let format = if wants_date {
                     let pattern = o.format.clone().unwrap_or_else(|| {
                         if def.column_type == Some(ColumnType::Timestamp) {
@@ -249,9 +269,10 @@ impl Mapping {
                             date_fmt.clone()
                         }
                     });
-                    Some(DateFormat::parse_pattern(&pattern).map_err(|m| {
-                        err(format!("[tables.{t}.fields] {fname}: {m}"))
-                    })?)
+                    Some(
+                        DateFormat::parse_pattern(&pattern)
+                            .map_err(|m| err(format!("[tables.{t}.fields] {fname}: {m}")))?,
+                    )
                 } else {
                     if o.format.is_some() {
                         return Err(err(format!(
@@ -274,7 +295,11 @@ impl Mapping {
                     def: def.clone(),
                     column: o.column.clone(),
                     format,
-                    map: o.map.iter().map(|(k, v)| (k.trim().to_string(), v.clone())).collect(),
+                    map: o
+                        .map
+                        .iter()
+                        .map(|(k, v)| (k.trim().to_string(), v.clone()))
+                        .collect(),
                     normalize: o.normalize.unwrap_or_default(),
                 });
             }
@@ -332,7 +357,12 @@ mod tests {
         assert!(c.field("birth_date").unwrap().format.is_some());
         let v = m.table("visits").unwrap();
         assert_eq!(
-            v.field("visited_at").unwrap().format.as_ref().unwrap().pattern(),
+            v.field("visited_at")
+                .unwrap()
+                .format
+                .as_ref()
+                .unwrap()
+                .pattern(),
             "DD.MM.YYYY HH:mm"
         );
     }
@@ -342,8 +372,13 @@ mod tests {
         let e = parse("[tables.clients]\nfile='c.csv'\n[tables.clients.fields]\nclient_id='a'\nfull_nam='b'\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("full_nam") && e.contains("not a field of clients"), "{e}");
-        let e = parse("[tables.visits]\nfile='v.csv'\n").unwrap_err().to_string();
+        assert!(
+            e.contains("full_nam") && e.contains("not a field of clients"),
+            "{e}"
+        );
+        let e = parse("[tables.visits]\nfile='v.csv'\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("clients table is required"), "{e}");
         let e = parse("[tables.clients]\nfile='c.csv'\n[tables.clients.fields]\nbranch='b'\n")
             .unwrap_err()
@@ -353,7 +388,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("not one of f, m"), "{e}");
-        let e = parse("[tables.clientz]\nfile='c.csv'\n").unwrap_err().to_string();
+        let e = parse("[tables.clientz]\nfile='c.csv'\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a canonical table"), "{e}");
         assert!(parse("this is not toml").is_err());
     }

@@ -206,8 +206,14 @@ mod tests {
     #[test]
     fn normalization() {
         assert_eq!(normalize("  0012 ", Normalize::Trim), "0012");
-        assert_eq!(normalize("+7 (912) 345-67-89", Normalize::Digits), "79123456789");
-        assert_eq!(normalize(" Ann@Example.COM ", Normalize::Casefold), "ann@example.com");
+        assert_eq!(
+            normalize("+7 (912) 345-67-89", Normalize::Digits),
+            "79123456789"
+        );
+        assert_eq!(
+            normalize(" Ann@Example.COM ", Normalize::Casefold),
+            "ann@example.com"
+        );
     }
 
     #[test]
@@ -217,10 +223,7 @@ mod tests {
         let mut c = PidCache::new(Domain::Client, 3);
         for i in 0..10 {
             let id = format!("{}", i % 5);
-            assert_eq!(
-                &c.get(&p, &id),
-                p.pid(Domain::Client, &id).as_bytes()
-            );
+            assert_eq!(&c.get(&p, &id), p.pid(Domain::Client, &id).as_bytes());
             assert!(c.map.len() <= 3);
         }
     }

@@ -13,7 +13,10 @@ use crate::{Error, Result};
 /// The schema files, in table order.
 const SCHEMA_FILES: [(&str, &str); 6] = [
     ("clients", include_str!("../../../schemas/clients.toml")),
-    ("memberships", include_str!("../../../schemas/memberships.toml")),
+    (
+        "memberships",
+        include_str!("../../../schemas/memberships.toml"),
+    ),
     ("visits", include_str!("../../../schemas/visits.toml")),
     ("services", include_str!("../../../schemas/services.toml")),
     ("sales", include_str!("../../../schemas/sales.toml")),
@@ -62,7 +65,10 @@ impl ColumnType {
         match self {
             ColumnType::Pid | ColumnType::String => DataType::Utf8,
             ColumnType::Date => DataType::Date32,
-            ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Second, None),
+            // Whole seconds, stored as milliseconds: Parquet has no seconds unit, and arrow-rs
+            // writes Timestamp(Second) as a bare INT64 that DuckDB and DataFusion read as a
+            // number, not a timestamp.
+            ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Millisecond, None),
             ColumnType::Money => DataType::Decimal128(18, 2),
             ColumnType::Int => DataType::Int64,
         }
@@ -168,8 +174,8 @@ impl CanonicalSchema {
 fn load() -> Result<CanonicalSchema> {
     let mut tables = Vec::new();
     for (name, text) in SCHEMA_FILES {
-        let t: TableSchema = toml::from_str(text)
-            .map_err(|e| Error::Schema(format!("schemas/{name}.toml: {e}")))?;
+        let t: TableSchema =
+            toml::from_str(text).map_err(|e| Error::Schema(format!("schemas/{name}.toml: {e}")))?;
         if t.table != name {
             return Err(Error::Schema(format!(
                 "schemas/{name}.toml declares table {}",
@@ -177,7 +183,8 @@ fn load() -> Result<CanonicalSchema> {
             )));
         }
         for f in &t.fields {
-            let bad = |m: &str| Error::Schema(format!("schemas/{name}.toml: field {}: {m}", f.name));
+            let bad =
+                |m: &str| Error::Schema(format!("schemas/{name}.toml: field {}: {m}", f.name));
             match f.class {
                 PrivacyClass::Direct => {
                     if f.output.is_some() {
@@ -193,9 +200,7 @@ fn load() -> Result<CanonicalSchema> {
             if f.class == PrivacyClass::Identifier && f.domain.is_none() {
                 return Err(bad("an identifier needs a domain"));
             }
-            if f.class == PrivacyClass::Quasi
-                && f.column_type != Some(ColumnType::String)
-            {
+            if f.class == PrivacyClass::Quasi && f.column_type != Some(ColumnType::String) {
                 return Err(bad("quasi fields are exported as strings"));
             }
         }
@@ -222,7 +227,14 @@ mod tests {
         let names: Vec<_> = s.table_names().collect();
         assert_eq!(
             names,
-            ["clients", "memberships", "visits", "services", "sales", "feedback"]
+            [
+                "clients",
+                "memberships",
+                "visits",
+                "services",
+                "sales",
+                "feedback"
+            ]
         );
         let clients = s.table("clients").unwrap();
         let cols: Vec<_> = clients
@@ -247,7 +259,11 @@ mod tests {
         );
         assert!(s.tables.iter().all(|t| t.field("client_id").is_some()));
         assert_eq!(
-            s.table("memberships").unwrap().field("price").unwrap().column_type,
+            s.table("memberships")
+                .unwrap()
+                .field("price")
+                .unwrap()
+                .column_type,
             Some(ColumnType::Money)
         );
     }

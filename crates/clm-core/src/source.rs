@@ -220,7 +220,10 @@ impl SourceReader {
             )),
             _ => Err(Error::source(
                 &self.path,
-                format!("column {name:?} appears {} times in the header; rename one", hits.len()),
+                format!(
+                    "column {name:?} appears {} times in the header; rename one",
+                    hits.len()
+                ),
             )),
         }
     }
@@ -337,10 +340,16 @@ mod tests {
     fn empty_file_and_wrong_delimiter() {
         let d = tempfile::tempdir().unwrap();
         let p = write(d.path(), "e.csv", b"");
-        let e = SourceReader::open(&p, Encoding::Auto, b';').err().unwrap().to_string();
+        let e = SourceReader::open(&p, Encoding::Auto, b';')
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("empty"), "{e}");
         let p = write(d.path(), "w.csv", b"a,b,c\n1,2,3\n");
-        let e = SourceReader::open(&p, Encoding::Auto, b';').err().unwrap().to_string();
+        let e = SourceReader::open(&p, Encoding::Auto, b';')
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("delimiter"), "{e}");
     }
 
@@ -350,7 +359,15 @@ mod tests {
         let p = write(d.path(), "h.csv", b"a;b;a\n");
         let r = SourceReader::open(&p, Encoding::Auto, b';').unwrap();
         assert_eq!(r.column_index("b").unwrap(), 1);
-        assert!(r.column_index("a").unwrap_err().to_string().contains("2 times"));
-        assert!(r.column_index("zz").unwrap_err().to_string().contains("not in the header"));
+        assert!(r
+            .column_index("a")
+            .unwrap_err()
+            .to_string()
+            .contains("2 times"));
+        assert!(r
+            .column_index("zz")
+            .unwrap_err()
+            .to_string()
+            .contains("not in the header"));
     }
 }

@@ -142,7 +142,11 @@ impl DateFormat {
                         Tok::Year4 => y = Some(v as i32),
                         Tok::Year2 => {
                             // Two-digit years: 00–69 → 2000s, 70–99 → 1900s.
-                            y = Some(if v < 70 { 2000 + v as i32 } else { 1900 + v as i32 })
+                            y = Some(if v < 70 {
+                                2000 + v as i32
+                            } else {
+                                1900 + v as i32
+                            })
                         }
                         Tok::Month => mo = Some(v),
                         Tok::Day => d = Some(v),
@@ -160,12 +164,16 @@ impl DateFormat {
             let tail = &s[i..];
             let frac = tail.strip_prefix('.').or_else(|| tail.strip_prefix(','));
             if !matches!(frac, Some(f) if !f.is_empty() && f.bytes().all(|c| c.is_ascii_digit())) {
-                return Err(format!("unexpected text after a date like {}", self.pattern));
+                return Err(format!(
+                    "unexpected text after a date like {}",
+                    self.pattern
+                ));
             }
         }
         let date = NaiveDate::from_ymd_opt(y.unwrap(), mo.unwrap(), d.unwrap())
             .ok_or_else(|| "not a calendar date".to_string())?;
-        let time = NaiveTime::from_hms_opt(h, mi, se).ok_or_else(|| "not a valid time".to_string())?;
+        let time =
+            NaiveTime::from_hms_opt(h, mi, se).ok_or_else(|| "not a valid time".to_string())?;
         Ok(NaiveDateTime::new(date, time))
     }
 
@@ -188,7 +196,11 @@ pub fn parse_int(s: &str) -> Result<i64, String> {
 }
 
 fn parse_fixed(s: &str, decimal_comma: bool, scale: u32) -> Result<i128, String> {
-    let (dec, thou) = if decimal_comma { (',', '.') } else { ('.', ',') };
+    let (dec, thou) = if decimal_comma {
+        (',', '.')
+    } else {
+        ('.', ',')
+    };
     let mut neg = false;
     let mut int_part: i128 = 0;
     let mut frac: i128 = 0;
@@ -214,9 +226,7 @@ fn parse_fixed(s: &str, decimal_comma: bool, scale: u32) -> Result<i128, String>
                     frac_digits += 1;
                     if frac_digits > scale {
                         if d != 0 {
-                            return Err(format!(
-                                "more than {scale} decimal places"
-                            ));
+                            return Err(format!("more than {scale} decimal places"));
                         }
                         continue;
                     }
@@ -375,7 +385,10 @@ mod tests {
         assert!(f.parse_datetime("05.03.2024 18:07:09 x").is_err());
         assert_eq!(
             timestamp_seconds(t, Truncate::Hour),
-            timestamp_seconds(f.parse_datetime("05.03.2024 18:00").unwrap(), Truncate::None)
+            timestamp_seconds(
+                f.parse_datetime("05.03.2024 18:00").unwrap(),
+                Truncate::None
+            )
         );
         let e = f.parse_datetime("Иванов").unwrap_err();
         assert!(!e.contains("Иванов"));

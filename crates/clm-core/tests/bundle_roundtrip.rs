@@ -18,7 +18,9 @@ fn clients_batch(n: usize) -> RecordBatch {
                 "client_pid" => Arc::new(StringArray::from_iter_values(
                     (0..n).map(|i| format!("{i:032x}")),
                 )),
-                "registered_on" => Arc::new(Date32Array::from_iter_values((0..n).map(|i| 19_000 + i as i32))),
+                "registered_on" => Arc::new(Date32Array::from_iter_values(
+                    (0..n).map(|i| 19_000 + i as i32),
+                )),
                 _ => arrow_array::new_null_array(f.data_type(), n),
             }
         })
@@ -63,7 +65,9 @@ fn wrong_key_is_refused_by_fingerprint() {
     let dir = tmp.path().join("b");
     let kd = DataKey::generate();
     write_bundle(&dir, &kd);
-    let e = Bundle::open(&dir, &DataKey::generate()).unwrap_err().to_string();
+    let e = Bundle::open(&dir, &DataKey::generate())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("wrong data key"), "{e}");
 }
 
@@ -106,7 +110,9 @@ fn missing_and_extra_files_are_refused() {
 #[test]
 fn no_manifest_is_not_a_bundle() {
     let tmp = tempfile::tempdir().unwrap();
-    let e = Bundle::open(tmp.path(), &DataKey::generate()).unwrap_err().to_string();
+    let e = Bundle::open(tmp.path(), &DataKey::generate())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("no manifest.json"), "{e}");
 }
 
@@ -116,7 +122,8 @@ fn dropped_writer_leaves_nothing() {
     let dir = tmp.path().join("b");
     let kd = DataKey::generate();
     {
-        let mut w = BundleWriter::create(&dir, &kd, NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()).unwrap();
+        let mut w =
+            BundleWriter::create(&dir, &kd, NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()).unwrap();
         w.write_batch("clients", &clients_batch(10)).unwrap();
     }
     assert!(!dir.exists());

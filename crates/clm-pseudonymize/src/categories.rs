@@ -45,11 +45,7 @@ pub fn free_category_fields(tm: &TableMapping) -> Vec<&clm_core::mapping::Mapped
 }
 
 /// Scans the free category columns of one table. Returns nothing when there are none.
-pub fn scan(
-    tm: &TableMapping,
-    rare_k: u32,
-    show_progress: bool,
-) -> Result<Vec<ColumnScan>> {
+pub fn scan(tm: &TableMapping, rare_k: u32, show_progress: bool) -> Result<Vec<ColumnScan>> {
     let fields = free_category_fields(tm);
     if fields.is_empty() {
         return Ok(Vec::new());
@@ -61,9 +57,15 @@ pub fn scan(
         .iter()
         .map(|f| reader.column_index(&f.column))
         .collect::<Result<_>>()?;
-    let mut stats: Vec<HashMap<String, ValueStat>> = fields.iter().map(|_| HashMap::new()).collect();
+    let mut stats: Vec<HashMap<String, ValueStat>> =
+        fields.iter().map(|_| HashMap::new()).collect();
     let (size, counter) = reader.progress();
-    let bar = Progress::new(show_progress, &format!("{} (scan)", tm.table), size, counter);
+    let bar = Progress::new(
+        show_progress,
+        &format!("{} (scan)", tm.table),
+        size,
+        counter,
+    );
     let mut rec = csv::StringRecord::new();
     let mut n = 0u64;
     while let Some(st) = reader.next_record(&mut rec)? {

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    Date32Builder, Decimal128Builder, Int64Builder, StringBuilder, TimestampSecondBuilder,
+    Date32Builder, Decimal128Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
@@ -39,14 +39,27 @@ enum Unknown {
 
 #[derive(Debug)]
 enum Kind {
-    Pid { cache: usize },
-    FreeCategory { rules: Arc<CategoryRules> },
-    Vocabulary { values: Vec<String>, unknown: Unknown },
+    Pid {
+        cache: usize,
+    },
+    FreeCategory {
+        rules: Arc<CategoryRules>,
+    },
+    Vocabulary {
+        values: Vec<String>,
+        unknown: Unknown,
+    },
     PlainString,
-    AgeBand { format: DateFormat },
+    AgeBand {
+        format: DateFormat,
+    },
     Prefix3,
-    Date { format: DateFormat },
-    Timestamp { format: DateFormat },
+    Date {
+        format: DateFormat,
+    },
+    Timestamp {
+        format: DateFormat,
+    },
     Money,
     Int,
 }
@@ -76,7 +89,7 @@ enum Val<'a> {
 enum Builder {
     Str(StringBuilder),
     Date(Date32Builder),
-    Ts(TimestampSecondBuilder),
+    Ts(TimestampMillisecondBuilder),
     Money(Decimal128Builder),
     Int(Int64Builder),
 }
@@ -86,7 +99,7 @@ impl Builder {
         match t {
             ColumnType::Pid | ColumnType::String => Builder::Str(StringBuilder::new()),
             ColumnType::Date => Builder::Date(Date32Builder::new()),
-            ColumnType::Timestamp => Builder::Ts(TimestampSecondBuilder::new()),
+            ColumnType::Timestamp => Builder::Ts(TimestampMillisecondBuilder::new()),
             ColumnType::Money => Builder::Money(
                 Decimal128Builder::new()
                     .with_precision_and_scale(18, 2)
@@ -105,7 +118,7 @@ impl Builder {
             }
             (Builder::Date(b), Val::Days(d)) => b.append_value(*d),
             (Builder::Date(b), Val::Null) => b.append_null(),
-            (Builder::Ts(b), Val::Secs(s)) => b.append_value(*s),
+            (Builder::Ts(b), Val::Secs(s)) => b.append_value(*s * 1000),
             (Builder::Ts(b), Val::Null) => b.append_null(),
             (Builder::Money(b), Val::Money(m)) => b.append_value(*m),
             (Builder::Money(b), Val::Null) => b.append_null(),
@@ -163,7 +176,13 @@ impl TableConverter {
                 columns.push(None);
                 continue;
             };
-            columns.push(Some(make_conv(m, t, index_of(&m.column)?, category_rules, &mut caches)?));
+            columns.push(Some(make_conv(
+                m,
+                t,
+                index_of(&m.column)?,
+                category_rules,
+                &mut caches,
+            )?));
         }
         Ok(TableConverter {
             schema,
@@ -243,7 +262,9 @@ impl TableConverter {
                     }
                     Kind::PlainString => Val::Str(raw),
                     Kind::AgeBand { format } => {
-                        let d = format.parse_date(raw).map_err(|m| format!("{}: {m}", c.name))?;
+                        let d = format
+                            .parse_date(raw)
+                            .map_err(|m| format!("{}: {m}", c.name))?;
                         match self.bands.band(d, self.as_of) {
                             Some(b) => Val::Str(b),
                             None => return Err(format!("{}: after the as-of date", c.name)),
@@ -251,7 +272,9 @@ impl TableConverter {
                     }
                     Kind::Prefix3 => Val::Str(raw),
                     Kind::Date { format } => {
-                        let d = format.parse_date(raw).map_err(|m| format!("{}: {m}", c.name))?;
+                        let d = format
+                            .parse_date(raw)
+                            .map_err(|m| format!("{}: {m}", c.name))?;
                         Val::Days(values::date_to_days(d))
                     }
                     Kind::Timestamp { format } => {
@@ -273,7 +296,14 @@ impl TableConverter {
         }
         let mut prefix_buf = String::new();
         for ((b, v), c) in self.builders.iter_mut().zip(&vals).zip(&self.columns) {
-            if let (Some(Conv { kind: Kind::Prefix3, .. }), Val::Str(s)) = (c, v) {
+            if let (
+                Some(Conv {
+                    kind: Kind::Prefix3,
+                    ..
+                }),
+                Val::Str(s),
+            ) = (c, v)
+            {
                 prefix_buf.clear();
                 prefix_buf.push_str(&values::postal_prefix(s));
                 b.push(&Val::Str(&prefix_buf));
@@ -301,7 +331,11 @@ fn make_conv(
     caches: &mut Vec<PidCache>,
 ) -> Result<Conv> {
     let f = &m.def;
-    let date_format = || m.format.clone().expect("mapping gives date fields a format");
+    let date_format = || {
+        m.format
+            .clone()
+            .expect("mapping gives date fields a format")
+    };
     let kind = match (f.class, t) {
         (PrivacyClass::Identifier, _) => {
             let domain = f

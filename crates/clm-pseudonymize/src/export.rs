@@ -67,7 +67,15 @@ pub fn export(opts: &ExportOptions) -> Result<ExportSummary> {
     for tm in &mapping.tables {
         let scans = categories::scan(tm, mapping.policy.rare_k, opts.progress)?;
         check_pii(tm, &scans, opts.redact)?;
-        let (entry, rej) = export_table(tm, &mapping, as_of, &pseudonymizer, &scans, &mut writer, opts.progress)?;
+        let (entry, rej) = export_table(
+            tm,
+            &mapping,
+            as_of,
+            &pseudonymizer,
+            &scans,
+            &mut writer,
+            opts.progress,
+        )?;
         sources.push(entry);
         rejects.extend(rej);
     }
@@ -116,8 +124,17 @@ fn check_pii(tm: &TableMapping, scans: &[ColumnScan], redact: bool) -> Result<()
         .filter(|s| !s.pii_values.is_empty())
         .map(|s| {
             let n: u64 = s.pii_values.values().sum();
-            let by: Vec<String> = s.pii_values.iter().map(|(d, c)| format!("{d}: {c}")).collect();
-            format!("{}.{}: {n} distinct values ({})", tm.table, s.field, by.join(", "))
+            let by: Vec<String> = s
+                .pii_values
+                .iter()
+                .map(|(d, c)| format!("{d}: {c}"))
+                .collect();
+            format!(
+                "{}.{}: {n} distinct values ({})",
+                tm.table,
+                s.field,
+                by.join(", ")
+            )
         })
         .collect();
     if hits.is_empty() {

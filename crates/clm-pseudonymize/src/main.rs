@@ -40,10 +40,12 @@ enum Command {
         out: PathBuf,
     },
     /// Pseudonymize the sources a mapping names into an encrypted bundle.
-    #[command(after_help = "Example:\n  clm-pseudonymize export --mapping mapping.toml --pseudonym-key keys/pseudonym.key \\\n      \
+    #[command(
+        after_help = "Example:\n  clm-pseudonymize export --mapping mapping.toml --pseudonym-key keys/pseudonym.key \\\n      \
         --data-key keys/data.key --out bundle\n\n\
         Rows that cannot be read are written next to their source as NAME.rejected.csv (they hold \
-        personal data: keep them on site) and counted in the manifest.")]
+        personal data: keep them on site) and counted in the manifest."
+    )]
     Export {
         /// The source mapping (TOML); see schemas/example-mapping.toml.
         #[arg(long, value_name = "FILE")]
@@ -84,7 +86,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Keygen { out } => {
             let (p, d) = clm_core::keys::keygen(&out)?;
-            println!("wrote {} (keep on site) and {} (for the consultant)", p.display(), d.display());
+            println!(
+                "wrote {} (keep on site) and {} (for the consultant)",
+                p.display(),
+                d.display()
+            );
         }
         Command::Export {
             mapping,
@@ -113,8 +119,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn print_summary(s: &clm_pseudonymize::ExportSummary) {
     let m = &s.manifest;
-    println!("bundle {} (export {}, as of {})", s.out.display(), m.export_id, m.as_of);
-    println!("{:<12} {:>10} {:>10} {:>9}  dropped columns", "table", "rows in", "rows out", "rejected");
+    println!(
+        "bundle {} (export {}, as of {})",
+        s.out.display(),
+        m.export_id,
+        m.as_of
+    );
+    println!(
+        "{:<12} {:>10} {:>10} {:>9}  dropped columns",
+        "table", "rows in", "rows out", "rejected"
+    );
     for e in &m.sources {
         println!(
             "{:<12} {:>10} {:>10} {:>9}  {}",
@@ -122,11 +136,18 @@ fn print_summary(s: &clm_pseudonymize::ExportSummary) {
             e.rows_in,
             e.rows_out,
             e.rows_rejected,
-            if e.dropped_columns.is_empty() { "-".to_string() } else { e.dropped_columns.join(", ") }
+            if e.dropped_columns.is_empty() {
+                "-".to_string()
+            } else {
+                e.dropped_columns.join(", ")
+            }
         );
     }
     for r in &s.rejects {
-        println!("rejected rows kept on site (personal data, do not send): {}", r.display());
+        println!(
+            "rejected rows kept on site (personal data, do not send): {}",
+            r.display()
+        );
     }
     println!(
         "pseudonymization key {}, data key {}",

@@ -47,7 +47,8 @@ impl Rejects {
         let w = self.writer.as_mut().unwrap();
         let mut row = vec![line.to_string(), reason.to_string()];
         row.extend(record.iter().map(String::from));
-        w.write_record(&row).map_err(|e| Error::source(&self.path, e.to_string()))?;
+        w.write_record(&row)
+            .map_err(|e| Error::source(&self.path, e.to_string()))?;
         self.count += 1;
         Ok(())
     }

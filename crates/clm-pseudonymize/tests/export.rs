@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Date32Type, Decimal128Type, TimestampSecondType};
+use arrow_array::types::{Date32Type, Decimal128Type, TimestampMillisecondType};
 use arrow_array::RecordBatch;
 use clm_core::bundle::Bundle;
 use clm_core::keys::{DataKey, PseudonymKey};
@@ -92,7 +92,12 @@ fn fixture(clients: &str) -> Fixture {
     std::fs::write(dir.join("visits.csv"), VISITS).unwrap();
     std::fs::write(dir.join("memberships.csv"), MEMBERSHIPS).unwrap();
     let (kp, kd) = clm_core::keys::keygen(&dir.join("keys")).unwrap();
-    Fixture { _tmp: tmp, dir, kp, kd }
+    Fixture {
+        _tmp: tmp,
+        dir,
+        kp,
+        kd,
+    }
 }
 
 fn opts(f: &Fixture, out: &str) -> ExportOptions {
@@ -148,7 +153,10 @@ fn export_applies_the_column_policy() {
         strings(&c, "age_band"),
         [Some("<18"), Some("18-24"), Some("45-54"), None].map(|v| v.map(String::from))
     );
-    assert_eq!(strings(&c, "gender"), [Some("f"), Some("m"), Some("m"), Some("m")].map(|v| v.map(String::from)));
+    assert_eq!(
+        strings(&c, "gender"),
+        [Some("f"), Some("m"), Some("m"), Some("m")].map(|v| v.map(String::from))
+    );
     assert_eq!(
         strings(&c, "postal_prefix"),
         [Some("119"), Some("119"), Some("630"), None].map(|v| v.map(String::from))
@@ -164,15 +172,23 @@ fn export_applies_the_column_policy() {
         strings(&c, "branch"),
         ["Центр", "Центр", "Север", "Север"].map(|v| Some(v.to_string()))
     );
-    let reg = c.column_by_name("registered_on").unwrap().as_primitive::<Date32Type>();
+    let reg = c
+        .column_by_name("registered_on")
+        .unwrap()
+        .as_primitive::<Date32Type>();
     assert_eq!(
-        clm_core::values::days_to_date(reg.value(0)).unwrap().to_string(),
+        clm_core::values::days_to_date(reg.value(0))
+            .unwrap()
+            .to_string(),
         "2024-02-01"
     );
 
     let v = read(&b, "visits");
     assert_eq!(v.num_rows(), 2, "an empty id and 32.03 are rejected");
-    let t = v.column_by_name("visited_at").unwrap().as_primitive::<TimestampSecondType>();
+    let t = v
+        .column_by_name("visited_at")
+        .unwrap()
+        .as_primitive::<TimestampMillisecondType>();
     // 05.03.2026 18:47 → 18:00 (truncated to the hour)
     let secs = chrono::NaiveDate::from_ymd_opt(2026, 3, 5)
         .unwrap()
@@ -180,12 +196,15 @@ fn export_applies_the_column_policy() {
         .unwrap()
         .and_utc()
         .timestamp();
-    assert_eq!(t.value(0), secs);
-    assert_eq!(t.value(1), secs - 11 * 3600);
+    assert_eq!(t.value(0), secs * 1000);
+    assert_eq!(t.value(1), (secs - 11 * 3600) * 1000);
 
     let m = read(&b, "memberships");
     assert_eq!(m.num_rows(), 2, "an unknown status is rejected");
-    let price = m.column_by_name("price").unwrap().as_primitive::<Decimal128Type>();
+    let price = m
+        .column_by_name("price")
+        .unwrap()
+        .as_primitive::<Decimal128Type>();
     assert_eq!(price.value(0), 150_050);
     assert_eq!(price.value(1), -2_000);
     assert_eq!(
@@ -216,7 +235,8 @@ fn export_applies_the_column_policy() {
     assert!(rej.contains("client_id: empty"));
     assert_eq!(s.rejects.len(), 3);
     let text = std::fs::read_to_string(f.dir.join("bundle/manifest.json")).unwrap();
-    for personal in ["Иванова", "912", "ул. Тестовая", "Тайная", "31.02.1990"] {
+    for personal in ["Иванова", "912", "ул. Тестовая", "Тайная", "31.02.1990"]
+    {
         assert!(!text.contains(personal), "manifest holds {personal}");
     }
 }
@@ -226,11 +246,22 @@ fn pii_in_a_category_stops_the_export_unless_redacted() {
     let clients = CLIENTS.replace("Тайная акция", "звонить +7 912 345-67-89");
     let f = fixture(&clients);
     let e = export(&opts(&f, "bundle")).unwrap_err().to_string();
-    assert!(e.contains("clients.lead_source: 1 distinct values (phone: 1)"), "{e}");
+    assert!(
+        e.contains("clients.lead_source: 1 distinct values (phone: 1)"),
+        "{e}"
+    );
     assert!(!e.contains("912"), "the error repeats the value: {e}");
     assert!(!f.dir.join("bundle").exists());
     assert_eq!(
-        std::fs::read_dir(&f.dir).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains("partial")).count(),
+        std::fs::read_dir(&f.dir)
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("partial"))
+            .count(),
         0
     );
     let mut o = opts(&f, "bundle");
@@ -239,7 +270,12 @@ fn pii_in_a_category_stops_the_export_unless_redacted() {
     let b = Bundle::open(&f.dir.join("bundle"), &DataKey::load(&f.kd).unwrap()).unwrap();
     let c = read(&b, "clients");
     assert_eq!(strings(&c, "lead_source")[2].as_deref(), Some("redacted"));
-    let cl = s.manifest.sources.iter().find(|e| e.table == "clients").unwrap();
+    let cl = s
+        .manifest
+        .sources
+        .iter()
+        .find(|e| e.table == "clients")
+        .unwrap();
     assert_eq!(cl.redacted_values.get("lead_source"), Some(&1));
 }
 
@@ -314,11 +350,19 @@ fn replace_arg(c: &mut Command, flag: &str, value: &std::ffi::OsStr) {
 fn cli_bad_input_gives_clear_errors_and_no_bundle() {
     let f = fixture(CLIENTS);
     // A mapped column missing from the source.
-    let m = MAPPING.replace("branch = \"Филиал\"\npostal_code", "branch = \"Отделение\"\npostal_code");
+    let m = MAPPING.replace(
+        "branch = \"Филиал\"\npostal_code",
+        "branch = \"Отделение\"\npostal_code",
+    );
     std::fs::write(f.dir.join("mapping.toml"), m).unwrap();
     let (code, msg) = run(&mut export_cmd(&f, &f.dir.join("b1")));
     assert_eq!(code, 1);
-    assert!(msg.contains("clients.csv") && msg.contains("\"Отделение\"") && msg.contains("not in the header"), "{msg}");
+    assert!(
+        msg.contains("clients.csv")
+            && msg.contains("\"Отделение\"")
+            && msg.contains("not in the header"),
+        "{msg}"
+    );
     assert!(!f.dir.join("b1").exists());
     std::fs::write(f.dir.join("mapping.toml"), MAPPING).unwrap();
 
@@ -326,7 +370,10 @@ fn cli_bad_input_gives_clear_errors_and_no_bundle() {
     std::fs::write(f.dir.join("mapping.toml"), "[tables.clients\nfile=").unwrap();
     let (code, msg) = run(&mut export_cmd(&f, &f.dir.join("b2")));
     assert_eq!(code, 1);
-    assert!(msg.contains("mapping.toml") && msg.contains("line 1"), "{msg}");
+    assert!(
+        msg.contains("mapping.toml") && msg.contains("line 1"),
+        "{msg}"
+    );
     std::fs::write(f.dir.join("mapping.toml"), MAPPING).unwrap();
 
     // A key file others may read.

@@ -100,7 +100,8 @@ impl WrappedDek {
             .ok()
             .and_then(|v| v.try_into().ok())
             .ok_or("malformed DEK nonce in the manifest")?;
-        let ct = hex::decode(&self.ciphertext).map_err(|_| "malformed wrapped DEK in the manifest")?;
+        let ct =
+            hex::decode(&self.ciphertext).map_err(|_| "malformed wrapped DEK in the manifest")?;
         let cipher = Aes256Gcm::new_from_slice(kd.as_bytes()).expect("32-byte key");
         let pt = cipher
             .decrypt(
@@ -110,7 +111,9 @@ impl WrappedDek {
                     aad: aad(export_id).as_bytes(),
                 },
             )
-            .map_err(|_| "the DEK does not unwrap with this data key: wrong key, or the manifest was altered")?;
+            .map_err(|_| {
+                "the DEK does not unwrap with this data key: wrong key, or the manifest was altered"
+            })?;
         let b: [u8; 32] = pt.try_into().map_err(|_| "unwrapped DEK is not 32 bytes")?;
         Ok(Dek::from_bytes(b))
     }
@@ -131,7 +134,14 @@ mod tests {
         assert!(e.contains("wrong data key"), "{e}");
         assert!(w.unwrap_with(&kd, "e2").is_err());
         let mut t = w.clone();
-        t.ciphertext.replace_range(0..2, if &t.ciphertext[0..2] == "00" { "01" } else { "00" });
+        t.ciphertext.replace_range(
+            0..2,
+            if &t.ciphertext[0..2] == "00" {
+                "01"
+            } else {
+                "00"
+            },
+        );
         assert!(t.unwrap_with(&kd, "e1").is_err());
         assert_eq!(dek.to_base64().len(), 44);
     }

@@ -108,10 +108,17 @@ impl Manifest {
 
     /// Parses manifest text without checking its HMAC (that needs the DEK).
     pub fn parse(path: &Path, text: &str) -> Result<(Manifest, Value)> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| Error::bundle(path, format!("manifest.json is not valid JSON ({e}); the bundle is damaged")))?;
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            Error::bundle(
+                path,
+                format!("manifest.json is not valid JSON ({e}); the bundle is damaged"),
+            )
+        })?;
         if value.get("format").and_then(Value::as_str) != Some(FORMAT_NAME) {
-            return Err(Error::bundle(path, "manifest.json is not a clm bundle manifest"));
+            return Err(Error::bundle(
+                path,
+                "manifest.json is not a clm bundle manifest",
+            ));
         }
         let m: Manifest = serde_json::from_value(value.clone())
             .map_err(|e| Error::bundle(path, format!("manifest.json is malformed: {e}")))?;

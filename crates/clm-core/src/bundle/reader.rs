@@ -90,11 +90,17 @@ impl Bundle {
         }
         for f in &self.manifest.files {
             if f.path.contains("..") || f.path.starts_with('/') {
-                problems.push(format!("manifest lists a file outside the bundle: {}", f.path));
+                problems.push(format!(
+                    "manifest lists a file outside the bundle: {}",
+                    f.path
+                ));
                 continue;
             }
             if !present.contains(&f.path) {
-                problems.push(format!("file {} is listed in the manifest but missing", f.path));
+                problems.push(format!(
+                    "file {} is listed in the manifest but missing",
+                    f.path
+                ));
                 continue;
             }
             match sha256_file(&self.dir.join(&f.path)) {
@@ -158,10 +164,15 @@ impl Bundle {
     }
 
     /// Decrypting reader of one bundle file.
-    pub fn open_file(&self, entry: &FileEntry, batch_size: usize) -> Result<ParquetRecordBatchReader> {
+    pub fn open_file(
+        &self,
+        entry: &FileEntry,
+        batch_size: usize,
+    ) -> Result<ParquetRecordBatchReader> {
         let path = self.dir.join(&entry.path);
         let f = File::open(&path).map_err(|e| Error::io(&path, e))?;
-        let opts = ArrowReaderOptions::new().with_file_decryption_properties(self.decryption_properties()?);
+        let opts = ArrowReaderOptions::new()
+            .with_file_decryption_properties(self.decryption_properties()?);
         let r = ParquetRecordBatchReaderBuilder::try_new_with_options(f, opts)
             .map_err(|e| Error::bundle(&path, format!("cannot decrypt or read: {e}")))?
             .with_batch_size(batch_size)

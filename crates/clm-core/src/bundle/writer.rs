@@ -20,7 +20,9 @@ use parquet::file::properties::WriterProperties;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::manifest::{FileEntry, Manifest, PolicyRecord, SourceEntry, FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE};
+use super::manifest::{
+    FileEntry, Manifest, PolicyRecord, SourceEntry, FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE,
+};
 use super::Dek;
 use crate::keys::DataKey;
 use crate::{schema, Error, Result, TOOL_VERSION};
@@ -327,7 +329,10 @@ impl TableWriter {
     pub fn finish(self) -> Result<FileEntry> {
         let mut hf = self.writer.into_inner()?;
         hf.flush().map_err(|e| Error::io(&self.tmp, e))?;
-        let file = hf.inner.into_inner().map_err(|e| Error::io(&self.tmp, e.into_error()))?;
+        let file = hf
+            .inner
+            .into_inner()
+            .map_err(|e| Error::io(&self.tmp, e.into_error()))?;
         file.sync_all().map_err(|e| Error::io(&self.tmp, e))?;
         let final_path = self.dir.join(&self.name);
         std::fs::rename(&self.tmp, &final_path).map_err(|e| Error::io(&self.tmp, e))?;

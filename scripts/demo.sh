@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The whole pipeline on synthetic data, end to end:
+#   clm-synth → clm-pseudonymize keygen → clm-pseudonymize export → (the consultant's side)
+# Usage: scripts/demo.sh [CLIENTS] [OUTDIR]   (default 2000 clients into ./demo)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+clients=${1:-2000}
+out=${2:-demo}
+profile=${CLM_PROFILE:-debug}
+
+if [ -e "$out" ]; then
+  echo "demo.sh: $out exists; remove it or give another directory" >&2
+  exit 2
+fi
+
+flag=""; [ "$profile" = release ] && flag="--release"
+echo "== building the clm tools ($profile)"
+cargo build $flag --bins --quiet
+bin="${CARGO_TARGET_DIR:-target}/$profile"
+
+echo "== 1. a synthetic club export with fake personal data ($clients clients)"
+"$bin/clm-synth" --clients "$clients" --seed 1 --as-of 2026-11-01 --out "$out/club"
+
+echo "== 2. keys: pseudonym.key stays on site, data.key goes to the consultant"
+"$bin/clm-pseudonymize" keygen --out "$out/keys"
+
+echo "== 3. export: pseudonymized, encrypted bundle"
+"$bin/clm-pseudonymize" export --mapping "$out/club/mapping.toml" \
+  --pseudonym-key "$out/keys/pseudonym.key" --data-key "$out/keys/data.key" \
+  --as-of 2026-11-01 --out "$out/bundle"
+
+if [ -x "$bin/clm-audit" ] && "$bin/clm-audit" --help >/dev/null 2>&1; then
+  echo "== 4. audit, on site: does the bundle hold anything personal?"
+  "$bin/clm-audit" --bundle "$out/bundle" --data-key "$out/keys/data.key" \
+    --mapping "$out/club/mapping.toml" --pseudonym-key "$out/keys/pseudonym.key" \
+    --json "$out/audit.json" || true
+fi
+
+if [ -x "$bin/clm-analyze" ] && "$bin/clm-analyze" --help >/dev/null 2>&1; then
+  echo "== 5. analysis, at the consultant's: lifecycle stages"
+  "$bin/clm-analyze" run segmentation --bundle "$out/bundle" --data-key "$out/keys/data.key"
+fi
+
+echo "== done: $out/bundle (bundle), $out/keys (keys), $out/club (synthetic source)"

@@ -7,7 +7,9 @@
 
 use std::fmt;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(feature = "onsite")]
+use std::path::PathBuf;
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;

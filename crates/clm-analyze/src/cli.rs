@@ -1,0 +1,431 @@
+//! The command line of `clm-analyze`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Context, Result};
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+use clm_core::keys::DataKey;
+
+use crate::bundles::{self, OpenedBundle, Refused};
+use crate::engine::{Engine, MissingTables, Output};
+use crate::output::{self, Format};
+use crate::profile::Profile;
+use crate::queries::Library;
+
+const AFTER_HELP: &str = "\
+The data key (K_d) comes from --data-key FILE or the CLM_DATA_KEY environment variable (64 hex
+digits); a key typed on the command line itself is refused. Every bundle is verified before
+anything is read (manifest HMAC, file list, SHA-256); one that fails is refused.
+
+Examples:
+  clm-analyze list
+  clm-analyze run segmentation --bundle export-2024-03 --data-key kd.key
+  clm-analyze run segmentation --bundle b --detail clients --format csv --out clients.csv
+  clm-analyze run metrics --bundle b1 --bundle b2 --grain week --param periods=8
+  clm-analyze run rfm --bundle export-2024-03 --as-of 2024-02-29 --format json
+  clm-analyze sql --bundle export-2024-03 \"SELECT branch, count(*) FROM clients GROUP BY branch\"
+  clm-analyze sql --bundle export-2024-03 -f my-query.sql --format parquet --out result.parquet
+  clm-analyze shell --bundle export-2024-03
+  clm-analyze dek --bundle export-2024-03
+
+Exit codes: 0 ok; 1 analysis or SQL error; 2 usage error or bundle refused.";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "clm-analyze",
+    version,
+    about = "Analyse pseudonymized, encrypted clm bundles with SQL (DataFusion)",
+    long_about = "Analyse pseudonymized, encrypted clm bundles with SQL (DataFusion).\n\n\
+        Tables are read straight from the encrypted Parquet files of one or more bundles: \
+        clients, memberships, visits, services, sales, feedback (SPEC §4). Bundles of \
+        successive exports made with the same pseudonymization key are read together.",
+    after_help = AFTER_HELP
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run SQL over the bundles' tables ($as_of and the profile's parameters are bound)
+    #[command(after_help = "Examples:\n  \
+        clm-analyze sql --bundle b \"SELECT branch, count(*) AS n FROM clients GROUP BY branch\"\n  \
+        clm-analyze sql --bundle b -f query.sql --format csv --out result.csv\n  \
+        clm-analyze sql --bundle b 'SELECT count(*) FROM visits WHERE visited_at >= $as_of - 30'")]
+    Sql {
+        #[command(flatten)]
+        bundles: BundleArgs,
+        /// The SQL (one or more statements separated by `;`)
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        query: Option<String>,
+        /// Read the SQL from FILE
+        #[arg(short = 'f', long = "file", value_name = "FILE")]
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        params: ParamArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Interactive SQL shell: statements end with `;`, \d lists tables, \q quits
+    Shell {
+        #[command(flatten)]
+        bundles: BundleArgs,
+        #[command(flatten)]
+        params: ParamArgs,
+    },
+    /// List the named analyses with their parameters and defaults
+    List {
+        /// Read query files from DIR first (files there override the embedded ones)
+        #[arg(long, value_name = "DIR")]
+        queries: Option<PathBuf>,
+        /// Use this profile's defaults instead of the embedded fitness profile
+        #[arg(long, value_name = "FILE")]
+        profile: Option<PathBuf>,
+    },
+    /// Run a named analysis (see `list`)
+    #[command(after_help = "Examples:\n  \
+        clm-analyze run segmentation --bundle b --data-key kd.key\n  \
+        clm-analyze run segmentation --bundle b --detail clients --format csv --out clients.csv\n  \
+        clm-analyze run metrics --bundle b --grain quarter --param periods=4 --param renewal_grace_days=14\n  \
+        clm-analyze run cohorts --bundle b --detail cells --format json")]
+    Run {
+        /// The analysis: segmentation, metrics, funnel, rfm, rfm_summary, cohorts, ...
+        name: String,
+        #[command(flatten)]
+        bundles: BundleArgs,
+        /// The period grain of per-period analyses
+        #[arg(long, value_parser = ["week", "month", "quarter"])]
+        grain: Option<String>,
+        /// Show the named detail output instead of the summaries (e.g. `clients`: the
+        /// per-client list of segmentation or rfm)
+        #[arg(long, value_name = "OUTPUT")]
+        detail: Option<String>,
+        /// Read query files from DIR first (files there override the embedded ones)
+        #[arg(long, value_name = "DIR")]
+        queries: Option<PathBuf>,
+        #[command(flatten)]
+        params: ParamArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Print each bundle's data-encryption key, base64 (as DuckDB's PRAGMA add_parquet_key takes it)
+    Dek {
+        #[command(flatten)]
+        bundles: BundleArgs,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct BundleArgs {
+    /// A bundle directory; repeat for several exports made with the same pseudonymization key
+    #[arg(long = "bundle", value_name = "DIR", required = true)]
+    pub bundles: Vec<PathBuf>,
+    /// File holding the data key (K_d); default: the CLM_DATA_KEY environment variable
+    #[arg(long, value_name = "FILE")]
+    pub data_key: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ParamArgs {
+    /// The as-of date D (YYYY-MM-DD); default: the latest bundle's as-of date
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<NaiveDate>,
+    /// Override one profile parameter (repeatable), e.g. --param inactive_days=14
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Profile file of parameters and stage names (default: the embedded profiles/fitness.toml)
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct OutputArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write to FILE instead of stdout (with several outputs: FILE-STEM.OUTPUT.EXT each)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// How a command failed, which decides the exit code.
+#[derive(Debug)]
+pub enum Fail {
+    /// Usage error or bundle refused: exit 2.
+    Usage(anyhow::Error),
+    /// Analysis or SQL error: exit 1.
+    Analysis(anyhow::Error),
+}
+
+impl Fail {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Fail::Usage(_) => ExitCode::from(2),
+            Fail::Analysis(_) => ExitCode::from(1),
+        }
+    }
+    pub fn error(&self) -> &anyhow::Error {
+        match self {
+            Fail::Usage(e) | Fail::Analysis(e) => e,
+        }
+    }
+}
+
+trait UsageExt<T> {
+    fn usage(self) -> std::result::Result<T, Fail>;
+    fn analysis(self) -> std::result::Result<T, Fail>;
+}
+
+impl<T, E: Into<anyhow::Error>> UsageExt<T> for std::result::Result<T, E> {
+    fn usage(self) -> std::result::Result<T, Fail> {
+        self.map_err(|e| Fail::Usage(e.into()))
+    }
+    fn analysis(self) -> std::result::Result<T, Fail> {
+        self.map_err(|e| {
+            let e: anyhow::Error = e.into();
+            // A refused bundle is a usage failure wherever it shows up.
+            if e.downcast_ref::<Refused>().is_some() {
+                Fail::Usage(e)
+            } else {
+                Fail::Analysis(e)
+            }
+        })
+    }
+}
+
+/// Entry point used by `main`.
+pub fn main_with(cli: Cli) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("clm-analyze: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(dispatch(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`| head`): not an error.
+        Err(f) if is_broken_pipe(f.error()) => ExitCode::SUCCESS,
+        Err(f) => {
+            match f.error().downcast_ref::<MissingTables>() {
+                Some(m) => eprintln!("clm-analyze: {m}"),
+                None => eprintln!("clm-analyze: {:#}", f.error()),
+            }
+            f.exit_code()
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<datafusion::arrow::error::ArrowError>()
+                .is_some_and(|a| matches!(a, datafusion::arrow::error::ArrowError::IoError(_, io) if io.kind() == std::io::ErrorKind::BrokenPipe))
+    })
+}
+
+/// `--format parquet` writes a file: it needs `--out`.
+fn check_output(args: &OutputArgs) -> std::result::Result<(), Fail> {
+    if args.format == Format::Parquet && args.out.is_none() {
+        return Err(Fail::Usage(anyhow!("--format parquet needs --out FILE")));
+    }
+    Ok(())
+}
+
+async fn dispatch(cli: Cli) -> std::result::Result<(), Fail> {
+    match cli.command {
+        Command::List { queries, profile } => list(queries.as_deref(), profile.as_deref()),
+        Command::Dek { bundles } => dek(&bundles),
+        Command::Sql {
+            bundles,
+            query,
+            file,
+            params,
+            out,
+        } => {
+            check_output(&out)?;
+            let text = match (query, file) {
+                (Some(q), _) => q,
+                (None, Some(f)) => std::fs::read_to_string(&f)
+                    .with_context(|| format!("cannot read {}", f.display()))
+                    .usage()?,
+                (None, None) => return Err(Fail::Usage(anyhow!("give SQL or -f FILE"))),
+            };
+            let profile = load_profile(&params, None)?;
+            let engine = open_engine(&bundles).await?;
+            let as_of = as_of(&engine, &params)?;
+            let values = Engine::param_values(&profile, as_of);
+            let outputs = engine.sql(&text, &values).await.analysis()?;
+            emit(&outputs, &out)
+        }
+        Command::Shell { bundles, params } => {
+            let profile = load_profile(&params, None)?;
+            let engine = open_engine(&bundles).await?;
+            let as_of = as_of(&engine, &params)?;
+            crate::shell::run(engine, profile, as_of).await.analysis()
+        }
+        Command::Run {
+            name,
+            bundles,
+            grain,
+            detail,
+            queries,
+            params,
+            out,
+        } => {
+            check_output(&out)?;
+            let library = match &queries {
+                Some(dir) => Library::with_dir(dir).usage()?,
+                None => Library::embedded(),
+            };
+            let analysis = library.analysis(&name).usage()?;
+            let profile = load_profile(&params, grain.as_deref())?;
+            let engine = open_engine(&bundles).await?;
+            let as_of = as_of(&engine, &params)?;
+            let result = engine
+                .run(&analysis, &profile, as_of, detail.as_deref())
+                .await
+                .analysis()?;
+            for n in &result.notes {
+                eprintln!("note: {n}");
+            }
+            emit(&result.outputs, &out)
+        }
+    }
+}
+
+fn load_profile(params: &ParamArgs, grain: Option<&str>) -> std::result::Result<Profile, Fail> {
+    let mut profile = match &params.profile {
+        Some(p) => Profile::load(p).usage()?,
+        None => Profile::fitness(),
+    };
+    if let Some(g) = grain {
+        profile.set_grain(g).usage()?;
+    }
+    for p in &params.params {
+        profile.set(p).usage()?;
+    }
+    Ok(profile)
+}
+
+fn as_of(engine: &Engine, params: &ParamArgs) -> std::result::Result<NaiveDate, Fail> {
+    match (params.as_of, engine.default_as_of()) {
+        (Some(d), Some(b)) => {
+            if d > b {
+                eprintln!(
+                    "note: --as-of {d} is after the latest bundle's as-of date {b}: \
+                     there is no data after {b}"
+                );
+            }
+            Ok(d)
+        }
+        (Some(d), None) => Ok(d),
+        (None, Some(b)) => Ok(b),
+        (None, None) => Err(Fail::Usage(anyhow!("no as-of date: give --as-of DATE"))),
+    }
+}
+
+fn data_key(args: &BundleArgs) -> std::result::Result<DataKey, Fail> {
+    DataKey::resolve(args.data_key.as_deref()).usage()
+}
+
+fn open_bundles(args: &BundleArgs) -> std::result::Result<Vec<OpenedBundle>, Fail> {
+    let key = data_key(args)?;
+    bundles::open_all(&args.bundles, &key).usage()
+}
+
+async fn open_engine(args: &BundleArgs) -> std::result::Result<Engine, Fail> {
+    let opened = open_bundles(args)?;
+    let mut engine = Engine::new();
+    let notes = bundles::register(&mut engine, &opened).await.usage()?;
+    for n in notes {
+        eprintln!("note: {n}");
+    }
+    Ok(engine)
+}
+
+fn emit(outputs: &[Output], args: &OutputArgs) -> std::result::Result<(), Fail> {
+    let written = output::write(outputs, args.format, args.out.as_deref()).analysis()?;
+    for p in written {
+        eprintln!("wrote {}", p.display());
+    }
+    Ok(())
+}
+
+fn list(queries: Option<&Path>, profile: Option<&Path>) -> std::result::Result<(), Fail> {
+    let library = match queries {
+        Some(dir) => Library::with_dir(dir).usage()?,
+        None => Library::embedded(),
+    };
+    let profile = match profile {
+        Some(p) => Profile::load(p).usage()?,
+        None => Profile::fitness(),
+    };
+    let analyses: Vec<_> = library
+        .names()
+        .into_iter()
+        .map(|n| library.analysis(&n))
+        .collect::<Result<_>>()
+        .analysis()?;
+    let width = analyses.iter().map(|a| a.name.len()).max().unwrap_or(0);
+    for a in &analyses {
+        let params: Vec<String> = a
+            .params
+            .iter()
+            .filter(|p| *p != "stage_order")
+            .map(|p| match p.as_str() {
+                "as_of" => "as_of=<bundle as-of>".to_string(),
+                _ => format!(
+                    "{p}={}",
+                    profile
+                        .describe(p)
+                        .unwrap_or_else(|| "<not in profile>".into())
+                ),
+            })
+            .collect();
+        let details: Vec<&str> = a
+            .outputs()
+            .filter(|o| o.detail)
+            .map(|o| o.name.as_str())
+            .collect();
+        let detail = if details.is_empty() {
+            String::new()
+        } else {
+            format!("; --detail {}", details.join("|"))
+        };
+        println!(
+            "{:width$}  {}  [{}{}]",
+            a.name,
+            a.title,
+            params.join(" "),
+            detail
+        );
+    }
+    Ok(())
+}
+
+fn dek(args: &BundleArgs) -> std::result::Result<(), Fail> {
+    let opened = open_bundles(args)?;
+    eprintln!(
+        "# Each line: bundle directory, as-of date, DEK (base64). In DuckDB:\n\
+         #   PRAGMA add_parquet_key('clm', '<DEK>');\n\
+         #   SELECT * FROM read_parquet('<DIR>/clients.parquet', encryption_config = {{footer_key: 'clm'}});\n\
+         # Whoever holds the DEK can read that bundle: keep it as private as the data key."
+    );
+    for b in &opened {
+        println!(
+            "{}\t{}\t{}",
+            b.dir().display(),
+            b.as_of(),
+            b.bundle.dek().to_base64()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,316 @@
+//! Analysis profiles (SPEC §6): a TOML file of parameters and stage names, not code.
+//!
+//! Every key of `[params]` becomes a SQL placeholder of the same name (`$onboarding_days`),
+//! bound as a typed value: integers as Int64, strings as Utf8, lists of strings as
+//! List<Utf8>. `[stages] order` is bound as `$stage_order` (List<Utf8>). The as-of date is
+//! bound as `$as_of` (Date32) by the engine, not by the profile.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context, Result};
+use datafusion::arrow::array::{ArrayRef, ListArray, StringArray};
+use datafusion::arrow::buffer::OffsetBuffer;
+use datafusion::arrow::datatypes::{DataType, Field};
+use datafusion::scalar::ScalarValue;
+use serde::Deserialize;
+
+/// The default profile, embedded at build time.
+pub const FITNESS: &str = include_str!("../../../profiles/fitness.toml");
+
+/// Parameters every profile must define, because the embedded queries use them.
+pub const GRAINS: [&str; 3] = ["week", "month", "quarter"];
+
+/// One parameter value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    Int(i64),
+    Str(String),
+    List(Vec<String>),
+}
+
+impl Param {
+    /// The value as DataFusion binds it to a placeholder.
+    pub fn to_scalar(&self) -> ScalarValue {
+        match self {
+            Param::Int(i) => ScalarValue::Int64(Some(*i)),
+            Param::Str(s) => ScalarValue::Utf8(Some(s.clone())),
+            Param::List(items) => string_list(items),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Param::Int(_) => "integer",
+            Param::Str(_) => "string",
+            Param::List(_) => "list of strings",
+        }
+    }
+
+    /// Parse `text` as a value of the same kind as `self` (for `--param key=value`).
+    fn parse_like(&self, text: &str) -> Result<Param> {
+        Ok(match self {
+            Param::Int(_) => Param::Int(
+                text.trim()
+                    .parse()
+                    .map_err(|_| anyhow!("expected an integer, got {text:?}"))?,
+            ),
+            Param::Str(_) => Param::Str(text.trim().to_string()),
+            Param::List(_) => Param::List(
+                text.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+            ),
+        })
+    }
+}
+
+impl std::fmt::Display for Param {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Param::Int(i) => write!(f, "{i}"),
+            Param::Str(s) => write!(f, "{s}"),
+            Param::List(items) if items.is_empty() => write!(f, "(none)"),
+            Param::List(items) => write!(f, "{}", items.join(",")),
+        }
+    }
+}
+
+/// A List<Utf8> scalar (the type `CAST($x AS VARCHAR[])` gives in SQL).
+pub fn string_list(items: &[String]) -> ScalarValue {
+    let values: ArrayRef = Arc::new(StringArray::from_iter_values(items.iter()));
+    let list = ListArray::new(
+        Arc::new(Field::new_list_field(DataType::Utf8, true)),
+        OffsetBuffer::from_lengths([items.len()]),
+        values,
+        None,
+    );
+    ScalarValue::List(Arc::new(list))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileFile {
+    name: String,
+    #[serde(default)]
+    description: String,
+    params: BTreeMap<String, toml::Value>,
+    stages: Stages,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Stages {
+    order: Vec<String>,
+}
+
+/// A loaded profile, with any `--param` overrides applied.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub name: String,
+    pub description: String,
+    /// Where it came from ("embedded" or a path), for messages.
+    pub origin: String,
+    pub params: BTreeMap<String, Param>,
+    pub stage_order: Vec<String>,
+}
+
+impl Profile {
+    /// The embedded `profiles/fitness.toml`.
+    pub fn fitness() -> Profile {
+        Profile::parse(FITNESS, "embedded profiles/fitness.toml")
+            .expect("the embedded fitness profile is valid (tested)")
+    }
+
+    pub fn load(path: &Path) -> Result<Profile> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read profile {}", path.display()))?;
+        Profile::parse(&text, &path.display().to_string())
+    }
+
+    pub fn parse(text: &str, origin: &str) -> Result<Profile> {
+        let file: ProfileFile =
+            toml::from_str(text).with_context(|| format!("profile {origin}"))?;
+        let mut params = BTreeMap::new();
+        for (key, value) in file.params {
+            if !is_identifier(&key) {
+                bail!("profile {origin}: parameter name {key:?} is not an identifier");
+            }
+            if key == "as_of" || key == "stage_order" {
+                bail!("profile {origin}: `{key}` is set by clm-analyze, not by a profile");
+            }
+            let p = match value {
+                toml::Value::Integer(i) => Param::Int(i),
+                toml::Value::String(s) => Param::Str(s),
+                toml::Value::Array(items) => Param::List(
+                    items
+                        .into_iter()
+                        .map(|v| match v {
+                            toml::Value::String(s) => Ok(s),
+                            other => Err(anyhow!(
+                                "profile {origin}: parameter {key}: list items must be strings, got {other}"
+                            )),
+                        })
+                        .collect::<Result<_>>()?,
+                ),
+                other => bail!(
+                    "profile {origin}: parameter {key}: expected an integer, a string or a list of strings, got {other}"
+                ),
+            };
+            params.insert(key, p);
+        }
+        if file.stages.order.is_empty() {
+            bail!("profile {origin}: [stages] order is empty");
+        }
+        let profile = Profile {
+            name: file.name,
+            description: file.description,
+            origin: origin.to_string(),
+            params,
+            stage_order: file.stages.order,
+        };
+        profile.check()?;
+        Ok(profile)
+    }
+
+    fn check(&self) -> Result<()> {
+        if let Some(g) = self.params.get("grain") {
+            let g = g.to_string();
+            if !GRAINS.contains(&g.as_str()) {
+                bail!(
+                    "profile {}: grain must be one of {}, got {g:?}",
+                    self.origin,
+                    GRAINS.join(", ")
+                );
+            }
+        }
+        if let Some(e) = self.params.get("rfm_events") {
+            let e = e.to_string();
+            if e != "visits" && e != "sales" {
+                bail!(
+                    "profile {}: rfm_events must be visits or sales, got {e:?}",
+                    self.origin
+                );
+            }
+        }
+        for (k, v) in &self.params {
+            if let Param::Int(i) = v {
+                if *i < 0 {
+                    bail!("profile {}: {k} must not be negative, got {i}", self.origin);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Apply `key=value` (from `--param`); the value is parsed as the kind the profile gives
+    /// the key. An unknown key is an error that lists the known ones.
+    pub fn set(&mut self, assignment: &str) -> Result<()> {
+        let (key, value) = assignment
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--param {assignment:?}: expected key=value"))?;
+        let key = key.trim();
+        let current = self.params.get(key).ok_or_else(|| {
+            anyhow!(
+                "--param {key}: no such parameter in profile {} (known: {})",
+                self.name,
+                self.params.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })?;
+        let new = current
+            .parse_like(value)
+            .with_context(|| format!("--param {key} ({})", current.kind()))?;
+        let mut next = self.clone();
+        next.params.insert(key.to_string(), new);
+        next.check()?;
+        *self = next;
+        Ok(())
+    }
+
+    /// Set the grain (from `--grain`).
+    pub fn set_grain(&mut self, grain: &str) -> Result<()> {
+        self.set(&format!("grain={grain}"))
+    }
+
+    /// Every placeholder value the profile provides (its params and `$stage_order`).
+    pub fn param_values(&self) -> Vec<(String, ScalarValue)> {
+        let mut out: Vec<(String, ScalarValue)> = self
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_scalar()))
+            .collect();
+        out.push(("stage_order".into(), string_list(&self.stage_order)));
+        out
+    }
+
+    /// The value shown for a placeholder by `list`.
+    pub fn describe(&self, name: &str) -> Option<String> {
+        if name == "stage_order" {
+            return Some(self.stage_order.join(","));
+        }
+        self.params.get(name).map(|p| p.to_string())
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fitness_profile_holds_the_spec_defaults() {
+        let p = Profile::fitness();
+        let int = |k: &str| match p.params.get(k) {
+            Some(Param::Int(i)) => *i,
+            other => panic!("{k}: {other:?}"),
+        };
+        // SPEC §5.1/§5.2/§5.4 defaults, in brackets there.
+        assert_eq!(int("onboarding_days"), 30);
+        assert_eq!(int("renewal_window_days"), 30);
+        assert_eq!(int("inactive_days"), 21);
+        assert_eq!(int("pt_days"), 30);
+        assert_eq!(int("lapsed_days"), 90);
+        assert_eq!(int("starter_days"), 30);
+        assert_eq!(int("renewal_grace_days"), 30);
+        assert_eq!(int("pt_conversion_days"), 60);
+        assert_eq!(int("rfm_window_days"), 365);
+        assert_eq!(int("cohort_months"), 24);
+        assert_eq!(p.params["starter_services"], Param::List(vec![]));
+        assert_eq!(p.stage_order.len(), 10);
+        assert_eq!(p.stage_order[0], "frozen");
+        assert_eq!(p.stage_order[9], "lead");
+    }
+
+    #[test]
+    fn overrides_are_typed_and_checked() {
+        let mut p = Profile::fitness();
+        p.set("inactive_days=14").unwrap();
+        assert_eq!(p.params["inactive_days"], Param::Int(14));
+        p.set("starter_services=Intro, Body scan").unwrap();
+        assert_eq!(
+            p.params["starter_services"],
+            Param::List(vec!["Intro".into(), "Body scan".into()])
+        );
+        assert!(p.set("inactive_days=soon").is_err());
+        let e = p.set("no_such=1").unwrap_err().to_string();
+        assert!(
+            e.contains("no such parameter") && e.contains("inactive_days"),
+            "{e}"
+        );
+        assert!(p.set("grain=year").is_err());
+        assert_eq!(
+            p.params["grain"],
+            Param::Str("month".into()),
+            "a refused value leaves the old one"
+        );
+        assert!(p.set("rfm_events=calls").is_err());
+        assert!(p.set("inactive_days").is_err());
+    }
+}

@@ -1,0 +1,326 @@
+//! SPEC §5.3 funnel, §5.4 RFM (with ties) and the lifetimes summary, §5.5 cohorts: hand-made
+//! fixtures, answers worked out by hand.
+
+mod fixture;
+
+use fixture::*;
+
+const REG: &str = "2023-01-01";
+
+/// RFM at D = 2024-03-31 over 365 days: the window is 2023-04-02 .. 2024-03-31.
+fn rfm_fixture() -> Fixture {
+    let mut f = Fixture::new();
+    // a: 5 visits, the last on 03-30 (recency 1); sales 100.00.
+    f.client("a", REG).visits_from("a", "2024-03-26", 5).sale(
+        "a_s",
+        "a",
+        "2024-03-01 10:00",
+        "retail",
+        10000,
+    );
+    // b: 2 visits, the last on 03-30 (recency 1, a tie with a); sales 100.00 (a tie with a).
+    f.client("b", REG)
+        .visit("b", "2024-03-01 10:00")
+        .visit("b", "2024-03-30 10:00")
+        .sale("b_s", "b", "2024-02-01 10:00", "retail", 10000);
+    // c: 2 visits (a tie with b), the last on 01-31 (recency 60); sales 300.00.
+    f.client("c", REG)
+        .visit("c", "2024-01-01 10:00")
+        .visit("c", "2024-01-31 10:00")
+        .sale("c_s", "c", "2024-01-31 10:00", "retail", 30000);
+    // d: 1 visit on 2023-06-01 (recency 304); no sale in the window (one before it).
+    f.client("d", REG).visit("d", "2023-06-01 10:00").sale(
+        "d_s",
+        "d",
+        "2023-03-01 10:00",
+        "retail",
+        50000,
+    );
+    // f: 1 visit on 2023-04-02, the window's first day (recency 364); sales 50.00.
+    f.client("f", REG).visit("f", "2023-04-02 10:00").sale(
+        "f_s",
+        "f",
+        "2023-05-01 10:00",
+        "retail",
+        5000,
+    );
+    // e: its only visit, on 2023-04-01, is one day before the window: not scored.
+    f.client("e", REG).visit("e", "2023-04-01 10:00");
+    // A sale without visits: not scored when visits are the events.
+    f.client("g", REG)
+        .sale("g_s", "g", "2024-03-01 10:00", "retail", 10000);
+    f
+}
+
+#[test]
+fn rfm_scores_share_ties_and_name_segments() {
+    let f = rfm_fixture();
+    let e = f.engine();
+    let out = run(&e, "rfm", "2024-03-31", &[], Some("clients"));
+    let r = Rows::of(&out[0]);
+    // Scored: a, b, c, d, f (n = 5).
+    assert_eq!(
+        r.rows.iter().map(|x| x[0].as_str()).collect::<Vec<_>>(),
+        ["a", "b", "c", "d", "f"]
+    );
+    let get = |c: &str, col: &str| r.get("client_pid", c, col);
+    assert_eq!(get("a", "recency_days"), "1");
+    assert_eq!(get("d", "recency_days"), "304");
+    assert_eq!(get("f", "recency_days"), "364");
+    assert_eq!(get("a", "frequency"), "5");
+    assert_eq!(get("d", "monetary"), "0.00");
+    // R: cume_dist over recency descending: f 364 → 1/5 → ceil(1) = 1; d 304 → 2/5 → 2;
+    // c 60 → 3/5 → 3; a and b tie at 1 → 5/5 → 5 both.
+    // F: frequency ascending: d, f tie at 1 → 2/5 → 2; b, c tie at 2 → 4/5 → 4; a 5 → 5.
+    // M: monetary ascending: d 0 → 1/5 → 1; f 50 → 2; a, b tie at 100 → 4/5 → 4; c 300 → 5.
+    let scores = |c: &str| (get(c, "r"), get(c, "f"), get(c, "m"));
+    let s = |r: &str, f: &str, m: &str| (r.to_string(), f.to_string(), m.to_string());
+    assert_eq!(scores("a"), s("5", "5", "4"));
+    assert_eq!(scores("b"), s("5", "4", "4"));
+    assert_eq!(scores("c"), s("3", "4", "5"));
+    assert_eq!(scores("d"), s("2", "2", "1"));
+    assert_eq!(scores("f"), s("1", "2", "2"));
+    // Segments: a R5 F5, b R5 F4: champions; c R3 F4: loyal; d R2 F2, f R1 F2: hibernating.
+    assert_eq!(get("a", "segment"), "champions");
+    assert_eq!(get("b", "segment"), "champions");
+    assert_eq!(get("c", "segment"), "loyal");
+    assert_eq!(get("d", "segment"), "hibernating");
+    assert_eq!(get("f", "segment"), "hibernating");
+
+    let out = run(&e, "rfm", "2024-03-31", &[], None);
+    assert_eq!(
+        out.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(),
+        ["segments", "matrix"]
+    );
+    let seg = Rows::of(&out[0]);
+    assert_eq!(seg.rows.len(), 10, "every segment is listed");
+    assert_eq!(seg.get("segment", "champions", "clients"), "2");
+    approx(&seg.get("segment", "champions", "share"), 0.4);
+    assert_eq!(seg.get("segment", "loyal", "clients"), "1");
+    assert_eq!(seg.get("segment", "hibernating", "clients"), "2");
+    assert_eq!(seg.get("segment", "new", "clients"), "0");
+    // The risk/profit matrix: R 4-5 × M 4-5: a, b; R 3 × M 4-5: c; R 1-2 × M 1-2: d, f.
+    let m = Rows::of(&out[1]);
+    assert_eq!(m.columns, ["r_band", "M 1-2", "M 3", "M 4-5"]);
+    assert_eq!(m.rows[0], ["R 1-2", "2", "0", "0"]);
+    assert_eq!(m.rows[1], ["R 3", "0", "0", "1"]);
+    assert_eq!(m.rows[2], ["R 4-5", "0", "0", "2"]);
+}
+
+#[test]
+fn rfm_over_sales_alone_for_transactional_businesses() {
+    let f = rfm_fixture();
+    let out = run(
+        &f.engine(),
+        "rfm",
+        "2024-03-31",
+        &["rfm_events=sales"],
+        Some("clients"),
+    );
+    let r = Rows::of(&out[0]);
+    // Sales in the window: a (03-01), b (02-01), c (01-31), f (2023-05-01), g (03-01); d's
+    // is before the window. Recency from the sales: a 30, g 30 (tie), b 59, c 60, f 335.
+    assert_eq!(
+        r.rows.iter().map(|x| x[0].as_str()).collect::<Vec<_>>(),
+        ["a", "b", "c", "f", "g"]
+    );
+    assert_eq!(r.get("client_pid", "g", "recency_days"), "30");
+    assert_eq!(r.get("client_pid", "a", "r"), "5");
+    assert_eq!(r.get("client_pid", "g", "r"), "5");
+    assert_eq!(r.get("client_pid", "f", "r"), "1");
+    // Every client made 1 purchase: all tie on F at 5/5 → 5.
+    assert!(r.rows.iter().all(|x| x[r.col("f")] == "5"));
+}
+
+#[test]
+fn rfm_summary_follows_the_lifetimes_convention() {
+    let mut f = Fixture::new();
+    // p: purchases on 01-01 (100 + 50 the same day: one purchase of 150), 01-11 (30) and
+    // 02-10 (90); one after D (ignored).
+    f.client("p", REG)
+        .sale("p1", "p", "2024-01-01 10:00", "retail", 10000)
+        .sale("p2", "p", "2024-01-01 18:00", "retail", 5000)
+        .sale("p3", "p", "2024-01-11 10:00", "retail", 3000)
+        .sale("p4", "p", "2024-02-10 10:00", "retail", 9000)
+        .sale("p5", "p", "2024-04-02 10:00", "retail", 99900);
+    // q: one purchase day only.
+    f.client("q", REG)
+        .sale("q1", "q", "2024-03-01 10:00", "retail", 7000);
+    // r: no purchase: not listed.
+    f.client("r", REG);
+    let out = run(&f.engine(), "rfm_summary", "2024-03-31", &[], None);
+    let s = Rows::of(&out[0]);
+    assert_eq!(
+        s.columns,
+        ["client_pid", "frequency", "recency", "T", "monetary_value"]
+    );
+    // p: 3 purchase days → frequency 2; recency 02-10 − 01-01 = 40; T = 03-31 − 01-01 = 90;
+    // monetary_value = mean(30, 90) = 60 (the first purchase day is left out).
+    assert_eq!(s.rows[0], ["p", "2", "40", "90", "60"]);
+    // q: frequency 0, recency 0, T 30, monetary_value 0.
+    assert_eq!(s.rows[1], ["q", "0", "0", "30", "0"]);
+    assert_eq!(s.rows.len(), 2);
+}
+
+#[test]
+fn funnel_counts_conversions_losses_and_median_days() {
+    let mut f = Fixture::new();
+    let client = |f: &mut Fixture,
+                  pid: &'static str,
+                  reg: &'static str,
+                  trial: Option<&'static str>,
+                  archived: Option<&'static str>| {
+        let mut cells = vec![
+            ("client_pid", V::S(pid)),
+            ("branch", V::S("A")),
+            ("registered_on", V::D(reg)),
+        ];
+        if let Some(t) = trial {
+            cells.push(("trial_booked_on", V::D(t)));
+        }
+        if let Some(a) = archived {
+            cells.push(("archived_on", V::D(a)));
+        }
+        f.row("clients", cells);
+    };
+    // Registered in March 2024 (D = 03-31, one monthly period):
+    // f1: trial 03-03, first visit 03-05, first membership 03-10.
+    client(&mut f, "f1", "2024-03-01", Some("2024-03-03"), None);
+    f.visit("f1", "2024-03-05 10:00")
+        .membership("f1_m", "f1", "2024-03-10", "2024-09-09");
+    // f2: trial 03-04, first visit 03-08, no membership, archived 03-20.
+    client(
+        &mut f,
+        "f2",
+        "2024-03-02",
+        Some("2024-03-04"),
+        Some("2024-03-20"),
+    );
+    f.visit("f2", "2024-03-08 10:00");
+    // f3: no trial; first visit and membership on 03-04.
+    client(&mut f, "f3", "2024-03-03", None, None);
+    f.visit("f3", "2024-03-04 10:00")
+        .membership("f3_m", "f3", "2024-03-04", "2024-09-03");
+    // f4: nothing after registering.
+    client(&mut f, "f4", "2024-03-10", None, None);
+    // f5: registered in February: not March's.
+    client(&mut f, "f5", "2024-02-28", Some("2024-03-01"), None);
+    let out = run(&f.engine(), "funnel", "2024-03-31", &["periods=1"], None);
+    let r = Rows::of(&out[0]);
+    let step = |s: &str, col: &str| r.one(&[("branch", "(all)"), ("step", s)], col);
+    // registered: f1..f4 = 4.
+    assert_eq!(step("registered", "clients"), "4");
+    // trial_booked: f1, f2 = 2; of the 4 registered: 2/4, loss 2; days 2 and 2: median 2.
+    assert_eq!(step("trial_booked", "clients"), "2");
+    approx(&step("trial_booked", "conversion"), 0.5);
+    assert_eq!(step("trial_booked", "loss"), "2");
+    assert_eq!(step("trial_booked", "median_days_from_previous"), "2");
+    // first_visit: f1, f2, f3 = 3; of the 2 with a trial both visited: 1, loss 0; days from
+    // the trial: f1 2, f2 4: median 3.
+    assert_eq!(step("first_visit", "clients"), "3");
+    approx(&step("first_visit", "conversion"), 1.0);
+    assert_eq!(step("first_visit", "loss"), "0");
+    assert_eq!(step("first_visit", "median_days_from_previous"), "3");
+    // first_membership: f1, f3 = 2; of the 3 who visited: 2/3, loss 1; days from the first
+    // visit: f1 5, f3 0: median 2.5.
+    assert_eq!(step("first_membership", "clients"), "2");
+    approx(&step("first_membership", "conversion"), 2.0 / 3.0);
+    assert_eq!(step("first_membership", "loss"), "1");
+    assert_eq!(step("first_membership", "median_days_from_previous"), "2.5");
+    // archived: f2 = 1, who never had a membership: 0 of the 2 members, loss 2, no median.
+    assert_eq!(step("archived", "clients"), "1");
+    approx(&step("archived", "conversion"), 0.0);
+    assert_eq!(step("archived", "loss"), "2");
+    assert_eq!(step("archived", "median_days_from_previous"), "∅");
+    // Branch A holds everyone: the same numbers.
+    assert_eq!(
+        r.one(&[("branch", "A"), ("step", "first_visit")], "clients"),
+        "3"
+    );
+    // Steps in order.
+    let steps: Vec<&str> = r
+        .filter(&[("branch", "(all)")])
+        .iter()
+        .map(|x| x[r.col("step")].as_str())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "registered",
+            "trial_booked",
+            "first_visit",
+            "first_membership",
+            "archived"
+        ]
+    );
+}
+
+#[test]
+fn cohort_retention_by_month_of_first_membership() {
+    let mut f = Fixture::new();
+    // D = 2024-03-31.
+    // December 2023 cohort: k0 from 12-10 to 01-09: not current on 01-10 (k=1), 02-10, 03-10.
+    f.client("k0", REG)
+        .membership("k0_m", "k0", "2023-12-10", "2024-01-09");
+    // January 2024 cohort:
+    // k1 from 01-15 to 02-20: current on 02-15 (k=1), not on 03-15 (k=2).
+    f.client("k1", REG)
+        .membership("k1_m", "k1", "2024-01-15", "2024-02-20");
+    // k2 from 01-31: k=1 is 02-29 (February has no 31st), its last day: current; k=2 is 03-31,
+    // the first day of its renewal: current.
+    f.client("k2", REG)
+        .membership("k2_1", "k2", "2024-01-31", "2024-02-29")
+        .membership("k2_2", "k2", "2024-03-31", "2024-06-30");
+    // k3: a cancelled membership from 2023-12-01 does not make it December's; the first is
+    // 01-05..12-31: current at k=1 and k=2.
+    f.client("k3", REG)
+        .membership_full(
+            "k3_0",
+            "k3",
+            "2023-12-01",
+            "2024-05-31",
+            "cancelled",
+            0,
+            "2023-12-01",
+            "A",
+        )
+        .membership("k3_1", "k3", "2024-01-05", "2024-12-31");
+    // February cohort: k4 from 02-10; k=1 (03-10): current. k=2 would be after D.
+    f.client("k4", REG)
+        .membership("k4_m", "k4", "2024-02-10", "2024-02-29");
+    // March cohort: k=1 not before April: not reported.
+    f.client("k5", REG)
+        .membership("k5_m", "k5", "2024-03-01", "2024-12-31");
+    let e = f.engine();
+    let cells = Rows::of(&run(&e, "cohorts", "2024-03-31", &[], Some("cells"))[0]);
+    let cell = |c: &str, k: &str, col: &str| cells.one(&[("cohort", c), ("months_after", k)], col);
+    // December: 1 client; reported k = 1..3 (the cohort's last probe for k=3 is 03-31 <= D).
+    assert_eq!(cell("2023-12-01", "1", "share"), "0");
+    assert_eq!(cell("2023-12-01", "3", "clients"), "1");
+    assert!(cells
+        .filter(&[("cohort", "2023-12-01"), ("months_after", "4")])
+        .is_empty());
+    // January: 3 clients; k=1: k1, k2, k3 = 1; k=2: k2, k3 = 2/3; k=3 not yet (04-30 > D).
+    assert_eq!(cell("2024-01-01", "1", "clients"), "3");
+    assert_eq!(cell("2024-01-01", "1", "share"), "1");
+    assert_eq!(cell("2024-01-01", "2", "retained"), "2");
+    approx(&cell("2024-01-01", "2", "share"), 2.0 / 3.0);
+    assert!(cells
+        .filter(&[("cohort", "2024-01-01"), ("months_after", "3")])
+        .is_empty());
+    // February: k4 on 03-10: its membership ended 02-29: 0.
+    assert_eq!(cell("2024-02-01", "1", "share"), "0");
+    // March: nothing reported.
+    assert!(cells.filter(&[("cohort", "2024-03-01")]).is_empty());
+
+    // The matrix: one row per cohort, m01..m24.
+    let m = Rows::of(&run(&e, "cohorts", "2024-03-31", &[], None)[0]);
+    assert_eq!(m.columns.len(), 2 + 24);
+    assert_eq!(
+        m.rows.iter().map(|x| x[0].as_str()).collect::<Vec<_>>(),
+        ["2023-12-01", "2024-01-01", "2024-02-01"]
+    );
+    assert_eq!(m.get("cohort", "2024-01-01", "clients"), "3");
+    approx(&m.get("cohort", "2024-01-01", "m02"), 2.0 / 3.0);
+    assert_eq!(m.get("cohort", "2024-01-01", "m03"), "∅");
+}

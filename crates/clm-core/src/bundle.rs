@@ -9,6 +9,7 @@
 mod dek;
 mod manifest;
 mod reader;
+mod rewrap;
 mod writer;
 
 pub use dek::{Dek, WrappedDek};
@@ -16,6 +17,7 @@ pub use manifest::{
     FileEntry, Manifest, PolicyRecord, SourceEntry, FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE,
 };
 pub use reader::{Bundle, TableBatches};
+pub use rewrap::rewrap;
 pub use writer::{
     parquet_writer_properties, BundleWriter, ManifestDraft, TableWriter, ROW_GROUP_ROWS,
 };

@@ -14,12 +14,16 @@ pub mod keys;
 pub mod schema;
 
 #[cfg(feature = "onsite")]
+pub mod csv_records;
+#[cfg(feature = "onsite")]
 pub mod mapping;
 #[cfg(feature = "onsite")]
 pub mod pid;
 #[cfg(feature = "onsite")]
 pub mod source;
 pub mod values;
+#[cfg(feature = "onsite")]
+pub mod xlsx;
 
 pub use error::{Error, Result};
 

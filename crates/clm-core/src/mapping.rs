@@ -35,6 +35,7 @@ struct SourceOptions {
     date_format: Option<String>,
     datetime_format: Option<String>,
     decimal_comma: Option<bool>,
+    null_markers: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -104,6 +105,9 @@ struct MappingFile {
     tables: BTreeMap<String, TableFile>,
 }
 
+/// Cell texts read as empty unless a mapping sets `null_markers` (compared after trimming).
+pub const DEFAULT_NULL_MARKERS: [&str; 8] = ["—", "–", "-", "н.д.", "н/д", "NULL", "null", "#N/A"];
+
 /// The export policy of a mapping (SPEC §3.3).
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -134,6 +138,8 @@ pub struct TableMapping {
     pub encoding: Encoding,
     pub delimiter: u8,
     pub decimal_comma: bool,
+    /// Cell texts (trimmed) that mean "no value": the cell is read as empty.
+    pub null_markers: Vec<String>,
     pub fields: Vec<MappedField>,
 }
 
@@ -229,6 +235,16 @@ impl Mapping {
                 .decimal_comma
                 .or(mf.source.decimal_comma)
                 .unwrap_or(true);
+            let null_markers: Vec<String> = tf
+                .options
+                .null_markers
+                .clone()
+                .or_else(|| mf.source.null_markers.clone())
+                .unwrap_or_else(|| DEFAULT_NULL_MARKERS.iter().map(|s| s.to_string()).collect())
+                .into_iter()
+                .map(|m| m.trim().to_string())
+                .filter(|m| !m.is_empty())
+                .collect();
             let mut fields = Vec::new();
             for (fname, spec) in &tf.fields {
                 let def = ts.field(fname).ok_or_else(|| {
@@ -320,6 +336,7 @@ impl Mapping {
                 encoding,
                 delimiter: delim_s.as_bytes()[0],
                 decimal_comma,
+                null_markers,
                 fields,
             });
         }
@@ -365,6 +382,26 @@ mod tests {
                 .pattern(),
             "DD.MM.YYYY HH:mm"
         );
+    }
+
+    #[test]
+    fn null_markers_and_sheets() {
+        let m = parse("[source]\nnull_markers = ['?', ' x ']\n[tables.clients]\nfile='c.xlsx'\nsheet='Лист1'\n[tables.clients.fields]\nclient_id='a'\n")
+            .unwrap();
+        let c = m.table("clients").unwrap();
+        assert_eq!(c.null_markers, ["?", "x"]);
+        assert_eq!(c.sheet.as_deref(), Some("Лист1"));
+        let m = parse("[tables.clients]\nfile='c.csv'\n[tables.clients.fields]\nclient_id='a'\nregistered_on={column='r', format='excel'}\n")
+            .unwrap();
+        let c = m.table("clients").unwrap();
+        assert_eq!(c.null_markers.len(), DEFAULT_NULL_MARKERS.len());
+        assert!(c
+            .field("registered_on")
+            .unwrap()
+            .format
+            .as_ref()
+            .unwrap()
+            .is_serial());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! Errors say what was expected, never what was found: the found text is a source value.
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
 /// Days from 0001-01-01 (CE day 1) to 1970-01-01, for Arrow's Date32.
 const UNIX_EPOCH_CE_DAYS: i32 = 719_163;
@@ -39,14 +39,29 @@ impl Tok {
 /// Tokens: `DD`, `MM`, `YYYY`, `YY`, `HH`, `mm`, `ss`; anything else is a literal. Day,
 /// month, hour, minute and second take one or two digits. Time tokens at the end are
 /// optional, so a date-time column may hold plain dates (read as midnight).
+///
+/// The pattern `excel` reads Excel serial numbers (days since 1899-12-30 in Excel's 1900
+/// date system, a fraction for the time of day), as found when a workbook column formatted
+/// "General" is saved as CSV.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DateFormat {
     pattern: String,
     toks: Vec<Tok>,
+    serial: bool,
 }
+
+/// The pattern name of Excel serial dates.
+pub const EXCEL_SERIAL: &str = "excel";
 
 impl DateFormat {
     pub fn parse_pattern(pattern: &str) -> Result<Self, String> {
+        if pattern.trim().eq_ignore_ascii_case(EXCEL_SERIAL) {
+            return Ok(DateFormat {
+                pattern: EXCEL_SERIAL.to_string(),
+                toks: Vec::new(),
+                serial: true,
+            });
+        }
         let mut toks = Vec::new();
         let mut rest = pattern;
         while !rest.is_empty() {
@@ -74,12 +89,13 @@ impl DateFormat {
         let has = |t: Tok| toks.contains(&t);
         if !(has(Tok::Day) && has(Tok::Month) && (has(Tok::Year4) || has(Tok::Year2))) {
             return Err(format!(
-                "date format {pattern:?} needs DD, MM and YYYY (or YY)"
+                "date format {pattern:?} needs DD, MM and YYYY (or YY), or is \"excel\" (serial numbers)"
             ));
         }
         Ok(DateFormat {
             pattern: pattern.to_string(),
             toks,
+            serial: false,
         })
     }
 
@@ -87,9 +103,63 @@ impl DateFormat {
         &self.pattern
     }
 
+    /// Whether this is the `excel` serial-number format.
+    pub fn is_serial(&self) -> bool {
+        self.serial
+    }
+
+    /// Whether the pattern has a time part.
+    pub fn has_time(&self) -> bool {
+        self.serial || self.toks.iter().any(Tok::is_time)
+    }
+
+    /// Writes a date-time in this format, so that [`DateFormat::parse_datetime`] reads it
+    /// back; `None` when the format cannot hold it (a year outside 1970–2069 with `YY`, or
+    /// outside 0–9999).
+    pub fn format(&self, t: NaiveDateTime) -> Option<String> {
+        use std::fmt::Write as _;
+        if self.serial {
+            return datetime_to_excel_serial(t).map(|v| {
+                let s = format!("{v:.6}");
+                let s = s.trim_end_matches('0').trim_end_matches('.');
+                s.to_string()
+            });
+        }
+        let mut out = String::new();
+        for tok in &self.toks {
+            let _ = match tok {
+                Tok::Day => write!(out, "{:02}", t.day()),
+                Tok::Month => write!(out, "{:02}", t.month()),
+                Tok::Year4 => {
+                    if !(0..=9999).contains(&t.year()) {
+                        return None;
+                    }
+                    write!(out, "{:04}", t.year())
+                }
+                Tok::Year2 => {
+                    if !(1970..=2069).contains(&t.year()) {
+                        return None;
+                    }
+                    write!(out, "{:02}", t.year() % 100)
+                }
+                Tok::Hour => write!(out, "{:02}", t.hour()),
+                Tok::Minute => write!(out, "{:02}", t.minute()),
+                Tok::Second => write!(out, "{:02}", t.second()),
+                Tok::Lit(c) => write!(out, "{c}"),
+            };
+        }
+        Some(out)
+    }
+
     /// Parses a date-time; a value that stops before the time part is midnight.
     pub fn parse_datetime(&self, s: &str) -> Result<NaiveDateTime, String> {
         let s = s.trim();
+        if self.serial {
+            let v = parse_plain_number(s).ok_or_else(|| {
+                "expected an Excel date serial number (days since 1899-12-30)".to_string()
+            })?;
+            return excel_serial_to_datetime(v);
+        }
         let b = s.as_bytes();
         let (mut y, mut mo, mut d, mut h, mut mi, mut se) = (None, None, None, 0u32, 0u32, 0u32);
         let mut i = 0usize;
@@ -181,6 +251,68 @@ impl DateFormat {
         let dt = self.parse_datetime(s)?;
         Ok(dt.date())
     }
+}
+
+/// A plain decimal number (`45292`, `45292.75`, `45292,75`), for Excel serials.
+fn parse_plain_number(s: &str) -> Option<f64> {
+    let s = s.trim();
+    if s.is_empty()
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b',')
+    {
+        return None;
+    }
+    s.replace(',', ".").parse::<f64>().ok()
+}
+
+/// Largest serial Excel accepts: 9999-12-31.
+const EXCEL_MAX_SERIAL: f64 = 2_958_466.0;
+
+/// An Excel serial date-time of the 1900 date system: whole days since 1899-12-30 (from
+/// 1900-03-01 on; Excel counts a 29 February 1900 that never was, serial 60, so serials
+/// below 60 are one day later than that count), and the fraction of a day as the time.
+pub fn excel_serial_to_datetime(v: f64) -> Result<NaiveDateTime, String> {
+    if !v.is_finite() || !(1.0..EXCEL_MAX_SERIAL).contains(&v) {
+        return Err("not an Excel date serial number (1 to 2958465)".to_string());
+    }
+    let days = v.floor() as i64;
+    if days == 60 {
+        return Err(
+            "not a calendar date (Excel serial 60 is 29.02.1900, which does not exist)".to_string(),
+        );
+    }
+    let base = if days < 60 {
+        NaiveDate::from_ymd_opt(1899, 12, 31).unwrap()
+    } else {
+        NaiveDate::from_ymd_opt(1899, 12, 30).unwrap()
+    };
+    let mut secs = ((v - v.floor()) * 86_400.0).round() as i64;
+    let mut date = base + chrono::Duration::days(days);
+    if secs >= 86_400 {
+        secs -= 86_400;
+        date += chrono::Duration::days(1);
+    }
+    let time = NaiveTime::from_num_seconds_from_midnight_opt(secs as u32, 0)
+        .ok_or_else(|| "not a valid time".to_string())?;
+    Ok(NaiveDateTime::new(date, time))
+}
+
+/// The Excel serial (1900 date system) of a date-time; `None` before 1900-01-01.
+pub fn datetime_to_excel_serial(t: NaiveDateTime) -> Option<f64> {
+    let d = t.date();
+    let first = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap();
+    if d < first {
+        return None;
+    }
+    let march = NaiveDate::from_ymd_opt(1900, 3, 1).unwrap();
+    let base = if d < march {
+        NaiveDate::from_ymd_opt(1899, 12, 31).unwrap()
+    } else {
+        NaiveDate::from_ymd_opt(1899, 12, 30).unwrap()
+    };
+    let days = (d - base).num_days() as f64;
+    Some(days + t.time().num_seconds_from_midnight() as f64 / 86_400.0)
 }
 
 /// Parses money into hundredths: `1 500,00`, `1500.5`, `-20`, `1.500,00` (with
@@ -392,6 +524,43 @@ mod tests {
         );
         let e = f.parse_datetime("Иванов").unwrap_err();
         assert!(!e.contains("Иванов"));
+    }
+
+    #[test]
+    fn excel_serials() {
+        let f = DateFormat::parse_pattern("excel").unwrap();
+        assert!(f.is_serial());
+        assert_eq!(f.parse_date("45292").unwrap(), d(2024, 1, 1));
+        assert_eq!(
+            f.parse_datetime("45292.75").unwrap().to_string(),
+            "2024-01-01 18:00:00"
+        );
+        assert_eq!(f.parse_date("45292,5").unwrap(), d(2024, 1, 1));
+        // The 1900 leap-year bug: 59 is 28.02.1900, 60 the 29.02.1900 that never was, 61 is 01.03.1900.
+        assert_eq!(f.parse_date("1").unwrap(), d(1900, 1, 1));
+        assert_eq!(f.parse_date("59").unwrap(), d(1900, 2, 28));
+        assert!(f.parse_date("60").unwrap_err().contains("29.02.1900"));
+        assert_eq!(f.parse_date("61").unwrap(), d(1900, 3, 1));
+        assert!(f.parse_date("0").is_err());
+        assert!(f.parse_date("-5").is_err());
+        assert!(f.parse_date("01.01.2024").is_err());
+        for day in [d(1900, 1, 1), d(1900, 2, 28), d(1900, 3, 1), d(2024, 2, 29)] {
+            let t = day.and_hms_opt(13, 30, 0).unwrap();
+            assert_eq!(f.parse_datetime(&f.format(t).unwrap()).unwrap(), t);
+        }
+    }
+
+    #[test]
+    fn formatting_round_trips() {
+        let t = d(2024, 3, 5).and_hms_opt(7, 8, 9).unwrap();
+        let f = DateFormat::parse_pattern("DD.MM.YYYY HH:mm:ss").unwrap();
+        assert_eq!(f.format(t).unwrap(), "05.03.2024 07:08:09");
+        assert_eq!(f.parse_datetime(&f.format(t).unwrap()).unwrap(), t);
+        let yy = DateFormat::parse_pattern("DD.MM.YY").unwrap();
+        assert_eq!(yy.format(t).unwrap(), "05.03.24");
+        assert_eq!(yy.format(d(1950, 1, 1).and_hms_opt(0, 0, 0).unwrap()), None);
+        assert!(!yy.has_time());
+        assert!(f.has_time());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use clm_core::detect::{self, Detector};
 use clm_core::mapping::TableMapping;
 use clm_core::pid::normalize;
 use clm_core::schema::PrivacyClass;
-use clm_core::source::{RecordStatus, SourceReader};
+use clm_core::source::{open_table, RecordStatus};
 use clm_core::Result;
 
 use crate::convert::CategoryRules;
@@ -50,7 +50,7 @@ pub fn scan(tm: &TableMapping, rare_k: u32, show_progress: bool) -> Result<Vec<C
     if fields.is_empty() {
         return Ok(Vec::new());
     }
-    let mut reader = SourceReader::open(&tm.file, tm.encoding, tm.delimiter)?;
+    let mut reader = open_table(tm)?;
     let client = tm.field("client_id").expect("every table maps client_id");
     let client_idx = reader.column_index(&client.column)?;
     let idx: Vec<usize> = fields

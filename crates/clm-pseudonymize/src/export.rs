@@ -11,13 +11,14 @@ use clm_core::keys::{DataKey, PseudonymKey};
 use clm_core::mapping::{Mapping, TableMapping};
 use clm_core::pid::Pseudonymizer;
 use clm_core::schema::{self, Generalize, PrivacyClass};
-use clm_core::source::{RecordStatus, SourceReader};
-use clm_core::values::Truncate;
+use clm_core::source::{open_table, RecordStatus, TableSource};
+use clm_core::values::{self, DateFormat, Truncate};
 use clm_core::{Error, Result};
 
 use crate::categories::{self, ColumnScan};
 use crate::convert::{CategoryRules, TableConverter};
 use crate::progress::Progress;
+use crate::quality::{Quality, EVENT_TABLES};
 use crate::rejects::Rejects;
 
 /// Rows per batch handed to the Parquet writer.
@@ -36,6 +37,9 @@ pub struct ExportOptions {
     /// Replace category values that PII detectors hit instead of stopping.
     pub redact: bool,
     pub progress: bool,
+    /// An incremental export: events (visits, services, sales, feedback) dated after this
+    /// day only; clients and memberships whole (statuses change).
+    pub since: Option<NaiveDate>,
 }
 
 #[derive(Debug)]
@@ -53,13 +57,21 @@ pub fn export(opts: &ExportOptions) -> Result<ExportSummary> {
     let as_of = opts
         .as_of
         .unwrap_or_else(|| chrono::Local::now().date_naive());
+    if let Some(s) = opts.since {
+        if s >= as_of {
+            return Err(Error::Other(format!(
+                "--since {s} is not before the as-of date {as_of}: nothing would be exported"
+            )));
+        }
+    }
     // Check every source and every mapped column before writing anything.
     for tm in &mapping.tables {
-        let r = open_source(tm)?;
+        let r = open_table(tm)?;
         for f in &tm.fields {
             r.column_index(&f.column)?;
         }
     }
+    let mut quality = Quality::new(as_of, opts.since);
     let pseudonymizer = Pseudonymizer::new(&kp);
     let mut writer = BundleWriter::create(&opts.out, &kd, as_of)?;
     let mut sources = Vec::new();
@@ -74,6 +86,9 @@ pub fn export(opts: &ExportOptions) -> Result<ExportSummary> {
             &pseudonymizer,
             &scans,
             &mut writer,
+            &mut quality,
+            opts.since,
+            opts.redact,
             opts.progress,
         )?;
         sources.push(entry);
@@ -81,7 +96,7 @@ pub fn export(opts: &ExportOptions) -> Result<ExportSummary> {
     }
     let draft = clm_core::bundle::ManifestDraft {
         pseudonym_key_fingerprint: kp.fingerprint(),
-        since: None,
+        since: opts.since,
         policy: Some(PolicyRecord {
             rare_k: mapping.policy.rare_k,
             age_bands: mapping.policy.age_bands.labels().to_vec(),
@@ -94,7 +109,7 @@ pub fn export(opts: &ExportOptions) -> Result<ExportSummary> {
         }),
         generalizations: generalizations(&mapping, as_of),
         sources,
-        quality: serde_json::Value::Null,
+        quality: quality.to_json(),
     };
     let manifest = writer.finish(draft)?;
     Ok(ExportSummary {
@@ -104,14 +119,19 @@ pub fn export(opts: &ExportOptions) -> Result<ExportSummary> {
     })
 }
 
-fn open_source(tm: &TableMapping) -> Result<SourceReader> {
-    if tm.sheet.is_some() {
-        return Err(Error::source(
-            &tm.file,
-            "XLSX sources are not supported yet: save the sheet as CSV",
-        ));
-    }
-    SourceReader::open(&tm.file, tm.encoding, tm.delimiter)
+/// For an incremental export: the column and format of a table's event date.
+pub fn since_filter(
+    tm: &TableMapping,
+    source: &TableSource,
+) -> Result<Option<(usize, DateFormat)>> {
+    let Some((_, field)) = EVENT_TABLES.iter().find(|(t, _)| *t == tm.table) else {
+        return Ok(None);
+    };
+    let Some(f) = tm.field(field) else {
+        return Ok(None);
+    };
+    let fmt = f.format.clone().expect("date fields have a format");
+    Ok(Some((source.column_index(&f.column)?, fmt)))
 }
 
 /// A PII hit in a category column stops the export, unless `--redact` was given.
@@ -147,6 +167,8 @@ fn check_pii(tm: &TableMapping, scans: &[ColumnScan], redact: bool) -> Result<()
     )))
 }
 
+// One pass over one table needs all of these; a struct for them would only rename them.
+#[allow(clippy::too_many_arguments)]
 fn export_table(
     tm: &TableMapping,
     mapping: &Mapping,
@@ -154,12 +176,15 @@ fn export_table(
     pseudonymizer: &Pseudonymizer,
     scans: &[ColumnScan],
     writer: &mut BundleWriter,
+    quality: &mut Quality,
+    since: Option<NaiveDate>,
+    redact: bool,
     progress: bool,
 ) -> Result<(SourceEntry, Option<PathBuf>)> {
     let ts = schema::canonical()
         .table(&tm.table)
         .expect("mapping tables are canonical");
-    let mut reader = open_source(tm)?;
+    let mut reader = open_table(tm)?;
     let rules: HashMap<String, Arc<CategoryRules>> = scans
         .iter()
         .map(|s| (s.field.clone(), Arc::clone(&s.rules)))
@@ -173,7 +198,20 @@ fn export_table(
         &rules,
         |c| reader.column_index(c),
     )?;
-    let mut rejects = Rejects::new(&tm.file, reader.headers());
+    let mut rejects = Rejects::for_table(tm, reader.headers());
+    let mut qf = quality.table(tm, |c| reader.column_index(c).ok());
+    if redact {
+        qf.category_pii(
+            scans
+                .iter()
+                .map(|s| s.pii_values.values().sum::<u64>())
+                .sum(),
+        );
+    }
+    let since = match since {
+        Some(d) => since_filter(tm, &reader)?.map(|(i, f)| (i, f, values::date_to_days(d))),
+        None => None,
+    };
     let mut tw = writer.table_writer(&tm.table)?;
     let (size, counter) = reader.progress();
     let bar = Progress::new(progress, &tm.table, size, counter);
@@ -181,12 +219,26 @@ fn export_table(
     let mut rec = csv::StringRecord::new();
     let mut rows_in = 0u64;
     while let Some(st) = reader.next_record(&mut rec)? {
+        match &st {
+            RecordStatus::Ok => qf.row(&rec),
+            RecordStatus::Bad(_) => qf.unreadable(),
+        }
+        if let (RecordStatus::Ok, Some((idx, fmt, since_day))) = (&st, &since) {
+            let on_or_before = fmt
+                .parse_date(rec.get(*idx).unwrap_or(""))
+                .is_ok_and(|d| values::date_to_days(d) <= *since_day);
+            if on_or_before {
+                qf.skipped_before_since();
+                continue;
+            }
+        }
         rows_in += 1;
         let outcome = match st {
             RecordStatus::Ok => conv.push(&rec),
             RecordStatus::Bad(reason) => Err(reason),
         };
         if let Err(reason) = outcome {
+            qf.rejected();
             rejects.add(reader.line(), &reason, &rec)?;
             *reasons.entry(reason).or_default() += 1;
         }
@@ -198,6 +250,7 @@ fn export_table(
     if conv.buffered_rows() > 0 {
         tw.write(&conv.flush()?)?;
     }
+    qf.finish();
     bar.finish();
     let rows_rejected = rejects.count();
     let reject_file = rejects.finish()?;
@@ -207,7 +260,10 @@ fn export_table(
     let named: Vec<&str> = tm.fields.iter().map(|f| f.column.trim()).collect();
     let source = SourceEntry {
         table: tm.table.clone(),
-        file: file_name(&tm.file),
+        file: match &tm.sheet {
+            Some(sh) => format!("{} [{sh}]", file_name(&tm.file)),
+            None => file_name(&tm.file),
+        },
         rows_in,
         rows_out,
         rows_rejected,
@@ -215,8 +271,16 @@ fn export_table(
         dropped_columns: reader
             .headers()
             .iter()
-            .filter(|h| !named.contains(&h.as_str()))
-            .cloned()
+            .enumerate()
+            .filter(|(_, h)| !named.contains(&h.as_str()))
+            .map(|(i, h)| {
+                // A header cell that looks like a value is not repeated.
+                if clm_core::source::header_looks_like_data(h) {
+                    format!("column {} (its header looks like a value)", i + 1)
+                } else {
+                    h.clone()
+                }
+            })
             .collect(),
         direct_columns: tm
             .fields

@@ -5,9 +5,12 @@
 //! depend on DataFusion.
 
 pub mod categories;
+pub mod check;
 pub mod convert;
 pub mod export;
+pub mod inspect;
 pub mod progress;
+pub mod quality;
 pub mod rejects;
 
 pub use export::{export, ExportOptions, ExportSummary};

@@ -4,6 +4,7 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
+use clm_core::mapping::TableMapping;
 use clm_core::{Error, Result};
 
 /// Writes `<source>.rejected.csv` beside the source on the first rejection only, so a clean
@@ -17,11 +18,36 @@ pub struct Rejects {
 
 impl Rejects {
     pub fn new(source: &Path, headers: &[String]) -> Self {
+        Self::named(source, None, headers)
+    }
+
+    /// For a mapped table: `<file>.rejected.csv`, or `<workbook>.<sheet>.rejected.csv`.
+    pub fn for_table(tm: &TableMapping, headers: &[String]) -> Self {
+        Self::named(&tm.file, tm.sheet.as_deref(), headers)
+    }
+
+    fn named(source: &Path, sheet: Option<&str>, headers: &[String]) -> Self {
         let stem = source
             .file_stem()
             .map(|s| s.to_string_lossy().to_string())
             .unwrap_or_else(|| "source".into());
-        let path = source.with_file_name(format!("{stem}.rejected.csv"));
+        let name = match sheet {
+            Some(sh) => {
+                let sh: String = sh
+                    .chars()
+                    .map(|c| {
+                        if c.is_alphanumeric() || c == '-' || c == '_' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                format!("{stem}.{sh}.rejected.csv")
+            }
+            None => format!("{stem}.rejected.csv"),
+        };
+        let path = source.with_file_name(name);
         // A stale file from an earlier run would mislead: start afresh.
         let _ = std::fs::remove_file(&path);
         Rejects {

@@ -109,6 +109,7 @@ fn opts(f: &Fixture, out: &str) -> ExportOptions {
         out: f.dir.join(out),
         redact: false,
         progress: false,
+        since: None,
     }
 }
 
@@ -235,8 +236,14 @@ fn export_applies_the_column_policy() {
     assert!(rej.contains("client_id: empty"));
     assert_eq!(s.rejects.len(), 3);
     let text = std::fs::read_to_string(f.dir.join("bundle/manifest.json")).unwrap();
-    for personal in ["Иванова", "912", "ул. Тестовая", "Тайная", "31.02.1990"]
-    {
+    for personal in [
+        "Иванова",
+        "345-67-89",
+        "89123456780",
+        "ул. Тестовая",
+        "Тайная",
+        "31.02.1990",
+    ] {
         assert!(!text.contains(personal), "manifest holds {personal}");
     }
 }

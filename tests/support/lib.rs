@@ -28,11 +28,11 @@ pub fn bin(name: &str) -> Command {
         BUILT.get_or_init(|| {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let st = Command::new(cargo)
-                .args(["build", "--bins"])
+                .args(["build", "--workspace", "--bins"])
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
                 .status()
                 .expect("run cargo build");
-            assert!(st.success(), "cargo build --bins failed");
+            assert!(st.success(), "cargo build --workspace --bins failed");
         });
     }
     assert!(path.exists(), "{} was not built", path.display());

@@ -11,6 +11,7 @@ pub mod export;
 pub mod inspect;
 pub mod progress;
 pub mod quality;
+pub mod reidentify;
 pub mod rejects;
 
 pub use export::{export, ExportOptions, ExportSummary};

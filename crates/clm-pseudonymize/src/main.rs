@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use clm_pseudonymize::check::{check, CheckOptions};
+use clm_pseudonymize::reidentify::{reidentify, ReidentifyOptions, ReidentifySummary};
 use clm_pseudonymize::{export, ExportOptions};
 
 #[derive(Parser)]
@@ -22,7 +23,9 @@ use clm_pseudonymize::{export, ExportOptions};
         clm-pseudonymize inspect export/*.csv --out export/mapping.toml\n  \
         clm-pseudonymize check --mapping export/mapping.toml\n  \
         clm-pseudonymize export --mapping export/mapping.toml --pseudonym-key keys/pseudonym.key \\\n      \
-        --data-key keys/data.key --as-of 2026-11-01 --out bundle-2026-11\n\n\
+        --data-key keys/data.key --as-of 2026-11-01 --out bundle-2026-11\n  \
+        clm-pseudonymize reidentify --mapping export/mapping.toml --pseudonym-key keys/pseudonym.key \\\n      \
+        --pids inactive.csv --out calls-inactive.csv\n\n\
         Keys may also come from CLM_PSEUDONYM_KEY and CLM_DATA_KEY (hex). Exit codes: 0 done, \
         1 failed (nothing written; for check: a check failed), 2 usage error (for check: could not run)."
 )]
@@ -112,6 +115,33 @@ enum Command {
         /// No progress bars.
         #[arg(long, short)]
         quiet: bool,
+    },
+    /// Turn a consultant's pseudonym list into a call list (names, phones): on site only.
+    #[command(
+        after_help = "Example:\n  clm-pseudonymize reidentify --mapping mapping.toml --pseudonym-key keys/pseudonym.key \\\n      \
+        --pids inactive.csv --out calls-inactive.csv\n\n\
+        The list is a CSV (comma or semicolon separated, UTF-8 or Windows-1251) with a client_pid \
+        column and any others (stage, action, ...). The source clients table is read once and its \
+        client ids are pseudonymized again with the key, as the export does. The call list keeps \
+        the list's rows and columns in order and adds full_name (or last_name, first_name, \
+        middle_name), phone and email as the mapping maps them, written as in the source, and \
+        found (yes, no, malformed pid); it is ;-separated UTF-8 with a BOM, for Excel, mode 0600. \
+        It holds personal data: keep it on site. Exit codes: 0 written (even with pids not found), \
+        1 failed (nothing written), 2 usage error."
+    )]
+    Reidentify {
+        /// The source mapping (TOML) the bundle was exported with.
+        #[arg(long, value_name = "FILE")]
+        mapping: PathBuf,
+        /// Pseudonymization key file [default: $CLM_PSEUDONYM_KEY].
+        #[arg(long, value_name = "FILE")]
+        pseudonym_key: Option<PathBuf>,
+        /// The consultant's list: CSV with a client_pid column.
+        #[arg(long, value_name = "FILE")]
+        pids: PathBuf,
+        /// The call list to write (a new file; never overwritten).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
     },
     /// Rotate the data key of a bundle: re-wrap its data-encryption key, files untouched.
     #[command(after_help = "Example:\n  clm-pseudonymize keygen --out newkeys/\n  \
@@ -230,6 +260,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         }
+        Command::Reidentify {
+            mapping,
+            pseudonym_key,
+            pids,
+            out,
+        } => {
+            let s = reidentify(&ReidentifyOptions {
+                mapping,
+                pseudonym_key,
+                pids: pids.clone(),
+                out,
+            })?;
+            print_reidentify(&pids, &s);
+        }
         Command::Rewrap {
             bundle,
             data_key,
@@ -293,5 +337,116 @@ fn print_summary(s: &clm_pseudonymize::ExportSummary) {
     println!(
         "pseudonymization key {}, data key {}",
         m.pseudonym_key_fingerprint, m.data_key_fingerprint
+    );
+}
+
+/// Row numbers for a message: the first few, then how many more.
+fn row_list(rows: &[u64]) -> String {
+    const SHOWN: usize = 20;
+    let mut s = rows
+        .iter()
+        .take(SHOWN)
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if rows.len() > SHOWN {
+        s.push_str(&format!(" and {} more", rows.len() - SHOWN));
+    }
+    s
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The outcome of `reidentify`: counts and row numbers (the header is row 1), never a pid
+/// or a personal value.
+fn print_reidentify(pids: &std::path::Path, s: &ReidentifySummary) {
+    let malformed = s.malformed_rows.len() as u64;
+    let repeated = s.duplicate_rows.len() as u64;
+    println!(
+        "read {} ({}-separated): {}",
+        pids.display(),
+        match s.delimiter {
+            b',' => "comma".to_string(),
+            b';' => "semicolon".to_string(),
+            b'\t' => "tab".to_string(),
+            d => format!("{:?}", d as char),
+        },
+        plural(s.rows, "row", "rows")
+    );
+    println!(
+        "found {}, not found {}, malformed pid {}, repeated pid {}",
+        s.found, s.not_found, malformed, repeated
+    );
+    if s.not_found > 0 {
+        println!(
+            "not found: {} of the list {} no client of the source; {} in the call list with empty personal columns and found = no",
+            plural(s.not_found, "pid", "pids"),
+            if s.not_found == 1 { "matches" } else { "match" },
+            if s.not_found == 1 { "it stays" } else { "they stay" }
+        );
+        if s.source_unreadable > 0 {
+            println!(
+                "  the source clients table has {} that could not be read; a pid not found may be one of them",
+                plural(s.source_unreadable, "row", "rows")
+            );
+        }
+        if s.found == 0 {
+            println!(
+                "  no pid of the list was found: was the list made from a bundle exported with this mapping and this \
+                 pseudonymization key (fingerprint {})? The bundle's manifest names its key as pseudonym_key_fingerprint",
+                s.key_fingerprint
+            );
+        }
+    }
+    if malformed > 0 {
+        println!(
+            "malformed pid (not 32 lowercase hex characters) in {} {}; marked found = malformed pid",
+            if malformed == 1 { "row" } else { "rows" },
+            row_list(&s.malformed_rows)
+        );
+    }
+    for (row, first) in s.duplicate_rows.iter().take(20) {
+        println!(
+            "repeated pid: row {row} has the pid of row {first}; both rows are in the call list"
+        );
+    }
+    if s.duplicate_rows.len() > 20 {
+        println!("  and {} more repeated pids", s.duplicate_rows.len() - 20);
+    }
+    for (row, reason) in s.unreadable_rows.iter().take(20) {
+        println!("row {row} of the list could not be read ({reason}); it is not in the call list");
+    }
+    if s.unreadable_rows.len() > 20 {
+        println!(
+            "  and {} more unreadable rows",
+            s.unreadable_rows.len() - 20
+        );
+    }
+    if s.ambiguous > 0 {
+        println!(
+            "{} of the list {} to more than one row of the source clients table (a client id repeated); the first row is used",
+            plural(s.ambiguous, "pid", "pids"),
+            if s.ambiguous == 1 { "belongs" } else { "belong" }
+        );
+    }
+    if s.neutralized_cells > 0 {
+        println!(
+            "{} of the list began like a spreadsheet formula (= + - @) and {} written as text, with a leading '",
+            plural(s.neutralized_cells, "cell", "cells"),
+            if s.neutralized_cells == 1 { "is" } else { "are" }
+        );
+    }
+    println!("pseudonymization key {}", s.key_fingerprint);
+    println!(
+        "wrote the call list {} (;-separated, UTF-8; columns added: {}, found)",
+        s.out.display(),
+        s.personal_columns.join(", ")
+    );
+    println!(
+        "PERSONAL DATA: {} holds names and phones of real people. It must stay on site: do not e-mail it, \
+         do not send it to the consultant, do not copy it to a cloud drive; delete it when the calls are done.",
+        s.out.display()
     );
 }

@@ -43,6 +43,8 @@ struct SourceOptions {
 struct PolicyFile {
     #[serde(default = "default_rare_k")]
     rare_k: u32,
+    #[serde(default = "default_rare_k")]
+    k_anonymity: u32,
     #[serde(default = "default_bands")]
     age_bands: Vec<u32>,
     #[serde(default)]
@@ -60,6 +62,7 @@ impl Default for PolicyFile {
     fn default() -> Self {
         PolicyFile {
             rare_k: default_rare_k(),
+            k_anonymity: default_rare_k(),
             age_bands: default_bands(),
             truncate_timestamps: Truncate::default(),
         }
@@ -112,6 +115,8 @@ pub const DEFAULT_NULL_MARKERS: [&str; 8] = ["—", "–", "-", "н.д.", "н/д
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub rare_k: u32,
+    /// Smallest class of the clients table over its quasi-identifiers (0 or 1: off).
+    pub k_anonymity: u32,
     pub age_bands: AgeBands,
     pub truncate_timestamps: Truncate,
 }
@@ -182,6 +187,7 @@ impl Mapping {
         let canon = schema::canonical();
         let policy = Policy {
             rare_k: mf.policy.rare_k,
+            k_anonymity: mf.policy.k_anonymity,
             age_bands: AgeBands::new(&mf.policy.age_bands)
                 .map_err(|m| err(format!("[policy] {m}")))?,
             truncate_timestamps: mf.policy.truncate_timestamps,

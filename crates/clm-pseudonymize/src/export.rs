@@ -99,6 +99,7 @@ pub fn export(opts: &ExportOptions) -> Result<ExportSummary> {
         since: opts.since,
         policy: Some(PolicyRecord {
             rare_k: mapping.policy.rare_k,
+            k_anonymity: mapping.policy.k_anonymity,
             age_bands: mapping.policy.age_bands.labels().to_vec(),
             truncate_timestamps: match mapping.policy.truncate_timestamps {
                 Truncate::Hour => "hour",
@@ -213,6 +214,8 @@ fn export_table(
         None => None,
     };
     let mut tw = writer.table_writer(&tm.table)?;
+    let hold_clients = tm.table == "clients" && mapping.policy.k_anonymity > 1;
+    let mut held: Vec<arrow_array::RecordBatch> = Vec::new();
     let (size, counter) = reader.progress();
     let bar = Progress::new(progress, &tm.table, size, counter);
     let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
@@ -243,12 +246,33 @@ fn export_table(
             *reasons.entry(reason).or_default() += 1;
         }
         if conv.buffered_rows() >= BATCH_ROWS {
-            tw.write(&conv.flush()?)?;
+            let b = conv.flush()?;
+            if hold_clients {
+                held.push(b);
+            } else {
+                tw.write(&b)?;
+            }
             bar.tick();
         }
     }
     if conv.buffered_rows() > 0 {
-        tw.write(&conv.flush()?)?;
+        let b = conv.flush()?;
+        if hold_clients {
+            held.push(b);
+        } else {
+            tw.write(&b)?;
+        }
+    }
+    let mut suppressed = BTreeMap::new();
+    if hold_clients {
+        // k-anonymity needs every client's quasi-identifiers before the first row is written.
+        let all = arrow_select::concat::concat_batches(tw.schema(), &held)?;
+        drop(held);
+        let (b, s) = crate::kanon::enforce(&all, mapping.policy.k_anonymity)?;
+        if b.num_rows() > 0 {
+            tw.write(&b)?;
+        }
+        suppressed = s.by_column;
     }
     qf.finish();
     bar.finish();
@@ -303,6 +327,7 @@ fn export_table(
                 Some((col, s.pii_values.values().sum()))
             })
             .collect(),
+        suppressed_values: suppressed,
     };
     debug_assert_eq!(rows_in, rows_out + rows_rejected);
     Ok((source, reject_file))
@@ -317,6 +342,12 @@ fn file_name(p: &Path) -> String {
 /// The generalizations applied, in words, for the manifest.
 fn generalizations(mapping: &Mapping, as_of: NaiveDate) -> Vec<String> {
     let mut out = Vec::new();
+    if mapping.policy.k_anonymity > 1 && mapping.table("clients").is_some() {
+        out.push(format!(
+            "clients: quasi-identifiers (postal_prefix, then age_band, gender, branch) of clients in classes of fewer than {} suppressed (k-anonymity)",
+            mapping.policy.k_anonymity
+        ));
+    }
     for tm in &mapping.tables {
         for f in &tm.fields {
             let out_col = f.def.output.as_deref().unwrap_or("");

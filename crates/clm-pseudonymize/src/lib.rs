@@ -9,6 +9,7 @@ pub mod check;
 pub mod convert;
 pub mod export;
 pub mod inspect;
+pub mod kanon;
 pub mod progress;
 pub mod quality;
 pub mod reidentify;

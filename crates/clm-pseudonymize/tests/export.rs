@@ -21,6 +21,7 @@ decimal_comma = true
 
 [policy]
 rare_k = 2
+k_anonymity = 1   # the four clients here would all be suppressed at k = 5
 
 [tables.clients]
 file = "clients.csv"

@@ -392,6 +392,7 @@ datetime_format = "DD.MM.YYYY HH:mm"
 
 [policy]
 rare_k = 1
+k_anonymity = 1
 
 [tables.clients]
 file = "club.xlsx"

@@ -47,6 +47,10 @@ pub struct Manifest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PolicyRecord {
     pub rare_k: u32,
+    /// Every class of the clients table over its quasi-identifiers holds at least this many
+    /// clients (0: not enforced).
+    #[serde(default)]
+    pub k_anonymity: u32,
     pub age_bands: Vec<String>,
     pub truncate_timestamps: String,
 }
@@ -71,6 +75,9 @@ pub struct SourceEntry {
     /// Per bundle column: how many distinct values a PII detector hit and `--redact` replaced.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub redacted_values: BTreeMap<String, u64>,
+    /// Per bundle column: how many values were suppressed (set empty) for k-anonymity.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub suppressed_values: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -207,6 +207,7 @@ impl BundleWriter {
             encryption,
             policy: draft.policy.unwrap_or(PolicyRecord {
                 rare_k: 5,
+                k_anonymity: 0,
                 age_bands: crate::values::AgeBands::default().labels().to_vec(),
                 truncate_timestamps: "hour".into(),
             }),

@@ -58,7 +58,9 @@ SELECT period_start, period_end, client_pid, 5,
        first_membership IS NOT NULL, archived - first_membership
 FROM fn_client WHERE archived IS NOT NULL;
 
--- @output funnel
+-- Steps counted per period (`per_period`) and over all the periods together (`total`: the
+-- clients registered in any of them; period_start/period_end span the periods).
+CREATE TABLE fn_counted AS
 WITH
 scoped AS (
     SELECT s.*, sc.branch
@@ -69,6 +71,15 @@ scoped AS (
         SELECT client_pid, '(all)' FROM lc_client
     ) sc ON sc.client_pid = s.client_pid
 ),
+grouped AS (
+    SELECT false AS is_total, period_start, period_end, branch, client_pid, step_no,
+           from_previous, days_from_previous
+    FROM scoped
+    UNION ALL
+    SELECT true, (SELECT min(period_start) FROM period), (SELECT max(period_end) FROM period),
+           branch, client_pid, step_no, from_previous, days_from_previous
+    FROM scoped
+),
 steps AS (
     SELECT * FROM (VALUES
         (1, 'registered'), (2, 'trial_booked'), (3, 'first_visit'),
@@ -77,29 +88,31 @@ steps AS (
 ),
 grid AS (
     -- every step of every period and scope that registered someone, reached or not
-    SELECT DISTINCT s.period_start, s.period_end, s.branch, st.step_no, st.step
-    FROM scoped s
+    SELECT DISTINCT s.is_total, s.period_start, s.period_end, s.branch, st.step_no, st.step
+    FROM grouped s
     CROSS JOIN steps st
     WHERE s.step_no = 1
 ),
 counted AS (
-    SELECT g.period_start, g.period_end, g.branch, g.step_no, g.step,
+    SELECT g.is_total, g.period_start, g.period_end, g.branch, g.step_no, g.step,
            count(s.client_pid) AS clients,
            sum(CASE WHEN s.from_previous THEN 1 ELSE 0 END) AS converted,
            median(s.days_from_previous) AS median_days_from_previous
     FROM grid g
-    LEFT JOIN scoped s
-      ON s.period_start = g.period_start AND s.branch = g.branch AND s.step_no = g.step_no
-    GROUP BY g.period_start, g.period_end, g.branch, g.step_no, g.step
+    LEFT JOIN grouped s
+      ON s.is_total = g.is_total AND s.period_start = g.period_start
+     AND s.branch = g.branch AND s.step_no = g.step_no
+    GROUP BY g.is_total, g.period_start, g.period_end, g.branch, g.step_no, g.step
 ),
 with_previous AS (
     SELECT *,
            lag(clients) OVER (
-               PARTITION BY period_start, branch ORDER BY step_no
+               PARTITION BY is_total, period_start, branch ORDER BY step_no
            ) AS previous_clients
     FROM counted
 )
 SELECT
+    is_total,
     period_start,
     period_end,
     branch,
@@ -109,6 +122,20 @@ SELECT
     CAST(converted AS DOUBLE) / nullif(previous_clients, 0) AS conversion,
     previous_clients - converted AS loss,
     median_days_from_previous
-FROM with_previous
+FROM with_previous;
+
+-- @output funnel
+SELECT period_start, period_end, branch, step_no, step, clients, conversion, loss,
+       median_days_from_previous
+FROM fn_counted
+WHERE NOT is_total
 -- (`branch || ''`: see segmentation.sql)
 ORDER BY period_start, branch <> '(all)', branch || '', step_no;
+
+-- The same steps for every client registered in any of the periods.
+-- @output total
+SELECT period_start, period_end, branch, step_no, step, clients, conversion, loss,
+       median_days_from_previous
+FROM fn_counted
+WHERE is_total
+ORDER BY branch <> '(all)', branch || '', step_no;

@@ -10,9 +10,12 @@ use clm_core::keys::DataKey;
 
 use crate::bundles::{self, OpenedBundle, Refused};
 use crate::engine::{Engine, MissingTables, Output};
+use crate::loyalty::LoyaltyRules;
 use crate::output::{self, Format};
 use crate::profile::Profile;
 use crate::queries::Library;
+use crate::report::{self, BundleInfo, ReportOptions};
+use crate::targets::Targets;
 
 const AFTER_HELP: &str = "\
 The data key (K_d) comes from --data-key FILE or the CLM_DATA_KEY environment variable (64 hex
@@ -29,6 +32,9 @@ Examples:
   clm-analyze sql --bundle export-2024-03 -f my-query.sql --format parquet --out result.parquet
   clm-analyze shell --bundle export-2024-03
   clm-analyze dek --bundle export-2024-03
+  clm-analyze report --bundle export-2024-03 --targets targets.toml --loyalty loyalty.toml --out report/
+  clm-analyze targets --bundle export-2024-03 --targets targets.toml
+  clm-analyze run loyalty --bundle export-2024-03 --loyalty loyalty.toml
 
 Exit codes: 0 ok; 1 analysis or SQL error; 2 usage error or bundle refused.";
 
@@ -106,10 +112,60 @@ pub enum Command {
         /// Read query files from DIR first (files there override the embedded ones)
         #[arg(long, value_name = "DIR")]
         queries: Option<PathBuf>,
+        /// Points rules for `loyalty` (TOML; see examples/loyalty.toml)
+        #[arg(long, value_name = "FILE")]
+        loyalty: Option<PathBuf>,
+        /// Targets for `targets` (TOML; see examples/targets.toml)
+        #[arg(long, value_name = "FILE")]
+        targets: Option<PathBuf>,
         #[command(flatten)]
         params: ParamArgs,
         #[command(flatten)]
         out: OutputArgs,
+    },
+    /// Targets against actuals: baseline (mean of the preceding periods), actual, target, met (SPEC §5.7)
+    #[command(
+        after_help = "The targets file names, for each target, a §5.2 metric, a scope (a branch or         \"(all)\"), a period (2026-10, 2026-W43, 2026-Q3, or \"all\" with a grain) and the value;         see examples/targets.toml.\n\nExamples:\n  \
+        clm-analyze targets --bundle b --targets examples/targets.toml\n  \
+        clm-analyze targets --bundle b --targets t.toml --format csv --out targets.csv"
+    )]
+    Targets {
+        #[command(flatten)]
+        bundles: BundleArgs,
+        /// The targets (TOML)
+        #[arg(long, value_name = "FILE")]
+        targets: PathBuf,
+        /// Read query files from DIR first (files there override the embedded ones)
+        #[arg(long, value_name = "DIR")]
+        queries: Option<PathBuf>,
+        #[command(flatten)]
+        params: ParamArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Write the consultant's report: report.html (charts), forms.xlsx (statistics forms), a CSV per table, segments.csv (SPEC §5.8)
+    #[command(
+        after_help = "Writes into --out DIR (created if missing; files of the same names are         replaced): report.html, one self-contained page (inline CSS and SVG, nothing fetched);         forms.xlsx, sheets weekly / monthly / quarterly, one row per §5.2 metric and one column         per period, a block per scope ((all) first, then each branch); a CSV file per table of         the page; segments.csv, every client with stage, flags, RFM segment and recommended         action (pseudonyms only).\n\nExamples:\n  \
+        clm-analyze report --bundle b --data-key kd.key --out report/\n  \
+        clm-analyze report --bundle b --targets examples/targets.toml --loyalty examples/loyalty.toml --lang en --out report-en/"
+    )]
+    Report {
+        #[command(flatten)]
+        bundles: BundleArgs,
+        /// Targets (TOML; see examples/targets.toml): the targets section
+        #[arg(long, value_name = "FILE")]
+        targets: Option<PathBuf>,
+        /// Points rules (TOML; see examples/loyalty.toml): the loyalty section
+        #[arg(long, value_name = "FILE")]
+        loyalty: Option<PathBuf>,
+        /// Read query files from DIR first (files there override the embedded ones)
+        #[arg(long, value_name = "DIR")]
+        queries: Option<PathBuf>,
+        #[command(flatten)]
+        params: ParamArgs,
+        /// The directory to write into
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
     },
     /// Print each bundle's data-encryption key, base64 (as DuckDB's PRAGMA add_parquet_key takes it)
     Dek {
@@ -139,6 +195,10 @@ pub struct ParamArgs {
     /// Profile file of parameters and stage names (default: the embedded profiles/fitness.toml)
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
+    /// Language of stage names and recommended actions ($stage_labels, $stage_actions) and
+    /// of the report
+    #[arg(long, value_parser = ["ru", "en"], default_value = "ru")]
+    pub lang: String,
 }
 
 #[derive(Args, Debug)]
@@ -261,7 +321,7 @@ async fn dispatch(cli: Cli) -> std::result::Result<(), Fail> {
             let profile = load_profile(&params, None)?;
             let engine = open_engine(&bundles).await?;
             let as_of = as_of(&engine, &params)?;
-            let values = Engine::param_values(&profile, as_of);
+            let values = engine.run_param_values(&profile, as_of);
             let outputs = engine.sql(&text, &values).await.analysis()?;
             emit(&outputs, &out)
         }
@@ -277,16 +337,42 @@ async fn dispatch(cli: Cli) -> std::result::Result<(), Fail> {
             grain,
             detail,
             queries,
+            loyalty,
+            targets,
             params,
             out,
         } => {
             check_output(&out)?;
-            let library = match &queries {
-                Some(dir) => Library::with_dir(dir).usage()?,
-                None => Library::embedded(),
-            };
+            let library = library(queries.as_deref())?;
             let analysis = library.analysis(&name).usage()?;
-            let profile = load_profile(&params, grain.as_deref())?;
+            let rules = match &loyalty {
+                Some(f) => Some(LoyaltyRules::load(f).usage()?),
+                None => None,
+            };
+            let profile = load_profile_with(&params, grain.as_deref(), rules.as_ref())?;
+            if name == "targets" {
+                let Some(file) = targets else {
+                    return Err(Fail::Usage(anyhow!(
+                        "analysis `targets` needs --targets FILE (see examples/targets.toml)"
+                    )));
+                };
+                let targets = Targets::load(&file).usage()?;
+                let engine = open_engine(&bundles).await?;
+                let as_of = as_of(&engine, &params)?;
+                let result = targets
+                    .run(&engine, &library, &profile, as_of)
+                    .await
+                    .analysis()?;
+                for n in &result.notes {
+                    eprintln!("note: {n}");
+                }
+                return emit(&result.outputs, &out);
+            }
+            if name == "loyalty" && rules.is_none() {
+                return Err(Fail::Usage(anyhow!(
+                    "analysis `loyalty` needs the points rules: --loyalty FILE (see examples/loyalty.toml)"
+                )));
+            }
             let engine = open_engine(&bundles).await?;
             let as_of = as_of(&engine, &params)?;
             let result = engine
@@ -298,14 +384,125 @@ async fn dispatch(cli: Cli) -> std::result::Result<(), Fail> {
             }
             emit(&result.outputs, &out)
         }
+        Command::Targets {
+            bundles,
+            targets,
+            queries,
+            params,
+            out,
+        } => {
+            check_output(&out)?;
+            let library = library(queries.as_deref())?;
+            let targets = Targets::load(&targets).usage()?;
+            let profile = load_profile(&params, None)?;
+            let engine = open_engine(&bundles).await?;
+            let as_of = as_of(&engine, &params)?;
+            let result = targets
+                .run(&engine, &library, &profile, as_of)
+                .await
+                .analysis()?;
+            for n in &result.notes {
+                eprintln!("note: {n}");
+            }
+            emit(&result.outputs, &out)
+        }
+        Command::Report {
+            bundles,
+            targets,
+            loyalty,
+            queries,
+            params,
+            out,
+        } => {
+            let library = library(queries.as_deref())?;
+            let targets = match &targets {
+                Some(f) => Some(Targets::load(f).usage()?),
+                None => None,
+            };
+            let loyalty = match &loyalty {
+                Some(f) => Some(LoyaltyRules::load(f).usage()?),
+                None => None,
+            };
+            let profile = load_profile(&params, None)?;
+            let opened = open_bundles(&bundles)?;
+            let infos: Vec<BundleInfo> = opened
+                .iter()
+                .map(|b| {
+                    let m = b.bundle.manifest();
+                    BundleInfo {
+                        dir: b
+                            .dir()
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_else(|| b.dir().display().to_string()),
+                        as_of: m.as_of,
+                        created_at: m.created_at.clone(),
+                        export_id: m.export_id.clone(),
+                    }
+                })
+                .collect();
+            let engine = engine_of(&opened).await?;
+            let as_of = as_of(&engine, &params)?;
+            let opts = ReportOptions {
+                library: &library,
+                profile: &profile,
+                as_of,
+                targets: targets.as_ref(),
+                loyalty: loyalty.as_ref(),
+                bundles: infos,
+            };
+            let started = std::time::Instant::now();
+            let gathered = report::gather(&engine, &opts).await.analysis()?;
+            for n in &gathered.notes {
+                eprintln!("note: {n}");
+            }
+            for (k, why) in &gathered.missing {
+                eprintln!("note: report section {k} left out: {why}");
+            }
+            let timings: Vec<String> = gathered
+                .timings
+                .iter()
+                .map(|(k, d)| format!("{k} {:.1} s", d.as_secs_f64()))
+                .collect();
+            eprintln!("analyses: {}", timings.join(", "));
+            let written = report::write(&gathered, &opts, &out).analysis()?;
+            eprintln!(
+                "wrote {} files into {} in {:.1} s (report.html, forms.xlsx, segments.csv, ...)",
+                written.len(),
+                out.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn library(queries: Option<&Path>) -> std::result::Result<Library, Fail> {
+    match queries {
+        Some(dir) => Library::with_dir(dir).usage(),
+        None => Ok(Library::embedded()),
     }
 }
 
 fn load_profile(params: &ParamArgs, grain: Option<&str>) -> std::result::Result<Profile, Fail> {
+    load_profile_with(params, grain, None)
+}
+
+/// The profile of a run: the file (or the embedded fitness profile), the language, the
+/// points rules if given, then `--grain` and every `--param` (which win).
+fn load_profile_with(
+    params: &ParamArgs,
+    grain: Option<&str>,
+    rules: Option<&LoyaltyRules>,
+) -> std::result::Result<Profile, Fail> {
     let mut profile = match &params.profile {
         Some(p) => Profile::load(p).usage()?,
         None => Profile::fitness(),
     };
+    profile.set_lang(&params.lang).usage()?;
+    if let Some(r) = rules {
+        r.apply(&mut profile);
+    }
     if let Some(g) = grain {
         profile.set_grain(g).usage()?;
     }
@@ -343,8 +540,12 @@ fn open_bundles(args: &BundleArgs) -> std::result::Result<Vec<OpenedBundle>, Fai
 
 async fn open_engine(args: &BundleArgs) -> std::result::Result<Engine, Fail> {
     let opened = open_bundles(args)?;
+    engine_of(&opened).await
+}
+
+async fn engine_of(opened: &[OpenedBundle]) -> std::result::Result<Engine, Fail> {
     let mut engine = Engine::new();
-    let notes = bundles::register(&mut engine, &opened).await.usage()?;
+    let notes = bundles::register(&mut engine, opened).await.usage()?;
     for n in notes {
         eprintln!("note: {n}");
     }
@@ -379,14 +580,23 @@ fn list(queries: Option<&Path>, profile: Option<&Path>) -> std::result::Result<(
         let params: Vec<String> = a
             .params
             .iter()
-            .filter(|p| *p != "stage_order")
+            .filter(|p| {
+                !matches!(
+                    p.as_str(),
+                    "stage_order" | "stage_actions" | "stage_labels" | "tables_present"
+                )
+            })
             .map(|p| match p.as_str() {
                 "as_of" => "as_of=<bundle as-of>".to_string(),
                 _ => format!(
                     "{p}={}",
                     profile
                         .describe(p)
-                        .unwrap_or_else(|| "<not in profile>".into())
+                        .unwrap_or_else(|| match a.name.as_str() {
+                            "loyalty" => "<--loyalty FILE>".into(),
+                            "targets" => "<--targets FILE>".into(),
+                            _ => "<not in profile>".into(),
+                        })
                 ),
             })
             .collect();

@@ -80,6 +80,28 @@ impl std::fmt::Display for MissingTables {
 
 impl std::error::Error for MissingTables {}
 
+/// Placeholders clm-analyze binds itself (not from a profile's `[params]`): the as-of date,
+/// the profile's stage order and the per-stage texts aligned with it, and the canonical tables
+/// the bundles hold.
+pub const BOUND_BY_ENGINE: [&str; 5] = [
+    "as_of",
+    "stage_order",
+    "stage_actions",
+    "stage_labels",
+    "tables_present",
+];
+
+/// Which outputs of an analysis a run collects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Select<'a> {
+    /// Every output not marked `detail`.
+    Summaries,
+    /// The one output of this name.
+    Only(&'a str),
+    /// Every output, details too (the report).
+    All,
+}
+
 pub struct Engine {
     ctx: SessionContext,
     tables: BTreeMap<String, TableOrigin>,
@@ -170,10 +192,23 @@ impl Engine {
         Ok(())
     }
 
-    /// Every placeholder value of a run: the profile's parameters, `$stage_order` and `$as_of`.
+    /// Every placeholder value of a run: the profile's parameters, `$stage_order` (and the
+    /// stage texts aligned with it) and `$as_of`.
     pub fn param_values(profile: &Profile, as_of: NaiveDate) -> ParamValues {
         let mut values = profile.param_values();
         values.push(("as_of".into(), date_scalar(as_of)));
+        ParamValues::from(values)
+    }
+
+    /// `param_values`, plus `$tables_present`: the canonical tables this engine holds.
+    pub fn run_param_values(&self, profile: &Profile, as_of: NaiveDate) -> ParamValues {
+        let mut values = profile.param_values();
+        values.push(("as_of".into(), date_scalar(as_of)));
+        let present: Vec<String> = self.tables.keys().cloned().collect();
+        values.push((
+            "tables_present".into(),
+            crate::profile::string_list(&present),
+        ));
         ParamValues::from(values)
     }
 
@@ -186,7 +221,22 @@ impl Engine {
         as_of: NaiveDate,
         detail: Option<&str>,
     ) -> Result<RunResult> {
-        if let Some(d) = detail {
+        let select = match detail {
+            Some(d) => Select::Only(d),
+            None => Select::Summaries,
+        };
+        self.run_select(analysis, profile, as_of, select).await
+    }
+
+    /// Runs an analysis and collects the outputs `select` names.
+    pub async fn run_select(
+        &self,
+        analysis: &Analysis,
+        profile: &Profile,
+        as_of: NaiveDate,
+        select: Select<'_>,
+    ) -> Result<RunResult> {
+        if let Select::Only(d) = select {
             if !analysis.outputs().any(|o| o.name == d) {
                 let names: Vec<&str> = analysis.outputs().map(|o| o.name.as_str()).collect();
                 bail!(
@@ -210,15 +260,20 @@ impl Engine {
             .into());
         }
         for p in &analysis.params {
-            if p != "as_of" && p != "stage_order" && !profile.params.contains_key(p) {
+            if !BOUND_BY_ENGINE.contains(&p.as_str()) && !profile.params.contains_key(p) {
+                let hint = match analysis.name.as_str() {
+                    "loyalty" => " (the points rules: give --loyalty FILE, see examples/loyalty.toml)",
+                    "targets" => " (the targets: use `clm-analyze targets --targets FILE`, see examples/targets.toml)",
+                    _ => "",
+                };
                 bail!(
-                    "analysis `{}` uses parameter ${p}, which profile {} does not define",
+                    "analysis `{}` uses parameter ${p}, which profile {} does not define{hint}",
                     analysis.name,
                     profile.origin
                 );
             }
         }
-        let params = Self::param_values(profile, as_of);
+        let params = self.run_param_values(profile, as_of);
         let mut result = RunResult::default();
         let mut scratch: Vec<TableReference> = Vec::new();
         for t in &analysis.optional {
@@ -241,7 +296,7 @@ impl Engine {
             }
         }
         let outcome = self
-            .run_statements(analysis, &params, detail, &mut scratch)
+            .run_statements(analysis, &params, select, &mut scratch)
             .await;
         // The analysis's own views and tables go, so the next analysis starts clean.
         for name in scratch.iter().rev() {
@@ -255,15 +310,16 @@ impl Engine {
         &self,
         analysis: &Analysis,
         params: &ParamValues,
-        detail: Option<&str>,
+        select: Select<'_>,
         scratch: &mut Vec<TableReference>,
     ) -> Result<Vec<Output>> {
         let mut outputs = Vec::new();
         for st in &analysis.statements {
-            let wanted = match (&st.output, detail) {
+            let wanted = match (&st.output, select) {
                 (None, _) => None,
-                (Some(o), Some(d)) => (o.name == d).then_some(o),
-                (Some(o), None) => (!o.detail).then_some(o),
+                (Some(o), Select::Only(d)) => (o.name == d).then_some(o),
+                (Some(o), Select::Summaries) => (!o.detail).then_some(o),
+                (Some(o), Select::All) => Some(o),
             };
             if st.output.is_some() && wanted.is_none() {
                 continue;

@@ -4,15 +4,24 @@
 //! DataFusion session that reads the encrypted Parquet directly (`engine`), and the analyses
 //! of the SQL library (`queries`, files in `queries/`) run with the parameters of a profile
 //! (`profile`, files in `profiles/`) bound as values. Rust only loads, binds, runs and formats
-//! (`output`); every rule is SQL.
+//! (`output`); every rule is SQL. `report` runs them all and renders the consultant's report
+//! (HTML with inline SVG charts, `forms` as XLSX, CSV files); `targets` and `loyalty` read
+//! the targets and points-rules files whose values the SQL takes as parameters.
 
 pub mod bundles;
+pub mod charts;
 pub mod cli;
 pub mod engine;
+pub mod forms;
+pub mod frame;
+pub mod i18n;
+pub mod loyalty;
 pub mod output;
 pub mod profile;
 pub mod queries;
+pub mod report;
 pub mod shell;
+pub mod targets;
 
 pub use engine::{Engine, Output, RunResult};
 pub use profile::Profile;

@@ -26,6 +26,8 @@ pub const GRAINS: [&str; 3] = ["week", "month", "quarter"];
 #[derive(Debug, Clone, PartialEq)]
 pub enum Param {
     Int(i64),
+    /// A number with a fraction (e.g. a point's money value); bound as Float64.
+    Float(f64),
     Str(String),
     List(Vec<String>),
 }
@@ -35,6 +37,7 @@ impl Param {
     pub fn to_scalar(&self) -> ScalarValue {
         match self {
             Param::Int(i) => ScalarValue::Int64(Some(*i)),
+            Param::Float(x) => ScalarValue::Float64(Some(*x)),
             Param::Str(s) => ScalarValue::Utf8(Some(s.clone())),
             Param::List(items) => string_list(items),
         }
@@ -43,6 +46,7 @@ impl Param {
     fn kind(&self) -> &'static str {
         match self {
             Param::Int(_) => "integer",
+            Param::Float(_) => "number",
             Param::Str(_) => "string",
             Param::List(_) => "list of strings",
         }
@@ -55,6 +59,13 @@ impl Param {
                 text.trim()
                     .parse()
                     .map_err(|_| anyhow!("expected an integer, got {text:?}"))?,
+            ),
+            Param::Float(_) => Param::Float(
+                text.trim()
+                    .parse()
+                    .ok()
+                    .filter(|x: &f64| x.is_finite())
+                    .ok_or_else(|| anyhow!("expected a number, got {text:?}"))?,
             ),
             Param::Str(_) => Param::Str(text.trim().to_string()),
             Param::List(_) => Param::List(
@@ -71,6 +82,7 @@ impl std::fmt::Display for Param {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Param::Int(i) => write!(f, "{i}"),
+            Param::Float(x) => write!(f, "{x}"),
             Param::Str(s) => write!(f, "{s}"),
             Param::List(items) if items.is_empty() => write!(f, "(none)"),
             Param::List(items) => write!(f, "{}", items.join(",")),
@@ -98,6 +110,12 @@ struct ProfileFile {
     description: String,
     params: BTreeMap<String, toml::Value>,
     stages: Stages,
+    /// `[actions.LANG]`: stage -> recommended action text.
+    #[serde(default)]
+    actions: BTreeMap<String, BTreeMap<String, String>>,
+    /// `[stage_labels.LANG]`: stage -> the stage's name for people.
+    #[serde(default)]
+    stage_labels: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize)]
@@ -115,7 +133,16 @@ pub struct Profile {
     pub origin: String,
     pub params: BTreeMap<String, Param>,
     pub stage_order: Vec<String>,
+    /// Recommended action per stage, per language (`[actions.ru]`, `[actions.en]`).
+    pub actions: BTreeMap<String, BTreeMap<String, String>>,
+    /// Stage names for people, per language (`[stage_labels.ru]`, ...).
+    pub stage_labels: BTreeMap<String, BTreeMap<String, String>>,
+    /// The language of the texts bound as `$stage_actions` / `$stage_labels` (`ru`, `en`).
+    pub lang: String,
 }
+
+/// Languages of the texts (`--lang`).
+pub const LANGS: [&str; 2] = ["ru", "en"];
 
 impl Profile {
     /// The embedded `profiles/fitness.toml`.
@@ -138,11 +165,12 @@ impl Profile {
             if !is_identifier(&key) {
                 bail!("profile {origin}: parameter name {key:?} is not an identifier");
             }
-            if key == "as_of" || key == "stage_order" {
+            if crate::engine::BOUND_BY_ENGINE.contains(&key.as_str()) {
                 bail!("profile {origin}: `{key}` is set by clm-analyze, not by a profile");
             }
             let p = match value {
                 toml::Value::Integer(i) => Param::Int(i),
+                toml::Value::Float(x) => Param::Float(x),
                 toml::Value::String(s) => Param::Str(s),
                 toml::Value::Array(items) => Param::List(
                     items
@@ -170,6 +198,9 @@ impl Profile {
             origin: origin.to_string(),
             params,
             stage_order: file.stages.order,
+            actions: file.actions,
+            stage_labels: file.stage_labels,
+            lang: LANGS[0].to_string(),
         };
         profile.check()?;
         Ok(profile)
@@ -201,6 +232,36 @@ impl Profile {
                     bail!("profile {}: {k} must not be negative, got {i}", self.origin);
                 }
             }
+            if let Param::Float(x) = v {
+                if !x.is_finite() || *x < 0.0 {
+                    bail!(
+                        "profile {}: {k} must be a number >= 0, got {x}",
+                        self.origin
+                    );
+                }
+            }
+        }
+        for (what, table) in [
+            ("actions", &self.actions),
+            ("stage_labels", &self.stage_labels),
+        ] {
+            for (lang, texts) in table {
+                if !LANGS.contains(&lang.as_str()) {
+                    bail!(
+                        "profile {}: [{what}.{lang}]: language must be one of {}",
+                        self.origin,
+                        LANGS.join(", ")
+                    );
+                }
+                for stage in texts.keys() {
+                    if !self.stage_order.contains(stage) {
+                        bail!(
+                            "profile {}: [{what}.{lang}] names stage {stage:?}, which [stages] order does not list",
+                            self.origin
+                        );
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -229,6 +290,55 @@ impl Profile {
         Ok(())
     }
 
+    /// Set the language of the texts (from `--lang`): `ru` or `en`.
+    pub fn set_lang(&mut self, lang: &str) -> Result<()> {
+        if !LANGS.contains(&lang) {
+            bail!("--lang {lang}: expected one of {}", LANGS.join(", "));
+        }
+        self.lang = lang.to_string();
+        Ok(())
+    }
+
+    /// Adds (or replaces) a parameter that is not in the profile file, such as the points
+    /// rules of `--loyalty` or the targets of `--targets`.
+    pub fn insert_param(&mut self, key: &str, value: Param) {
+        self.params.insert(key.to_string(), value);
+    }
+
+    /// An integer parameter, if the profile has it.
+    pub fn int(&self, key: &str) -> Option<i64> {
+        match self.params.get(key) {
+            Some(Param::Int(i)) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// The text of `table` (actions or labels) for `stage` in the profile's language, else
+    /// in any other language the profile has.
+    fn text_for<'a>(
+        &'a self,
+        table: &'a BTreeMap<String, BTreeMap<String, String>>,
+        stage: &str,
+    ) -> Option<&'a str> {
+        table
+            .get(&self.lang)
+            .and_then(|t| t.get(stage))
+            .or_else(|| table.values().find_map(|t| t.get(stage)))
+            .map(String::as_str)
+    }
+
+    /// The recommended action for `stage` (`[actions]`), in the profile's language.
+    pub fn action(&self, stage: &str) -> Option<&str> {
+        self.text_for(&self.actions, stage)
+    }
+
+    /// The name of `stage` for people (`[stage_labels]`), else the stage itself.
+    pub fn stage_label(&self, stage: &str) -> String {
+        self.text_for(&self.stage_labels, stage)
+            .unwrap_or(stage)
+            .to_string()
+    }
+
     /// Set the grain (from `--grain`).
     pub fn set_grain(&mut self, grain: &str) -> Result<()> {
         self.set(&format!("grain={grain}"))
@@ -242,6 +352,17 @@ impl Profile {
             .map(|(k, v)| (k.clone(), v.to_scalar()))
             .collect();
         out.push(("stage_order".into(), string_list(&self.stage_order)));
+        let aligned = |f: &dyn Fn(&str) -> String| -> Vec<String> {
+            self.stage_order.iter().map(|s| f(s)).collect()
+        };
+        out.push((
+            "stage_actions".into(),
+            string_list(&aligned(&|s| self.action(s).unwrap_or("").to_string())),
+        ));
+        out.push((
+            "stage_labels".into(),
+            string_list(&aligned(&|s| self.stage_label(s))),
+        ));
         out
     }
 
@@ -249,6 +370,9 @@ impl Profile {
     pub fn describe(&self, name: &str) -> Option<String> {
         if name == "stage_order" {
             return Some(self.stage_order.join(","));
+        }
+        if name == "stage_actions" || name == "stage_labels" {
+            return Some(format!("<profile [{}.{}]>", &name[6..], self.lang));
         }
         self.params.get(name).map(|p| p.to_string())
     }

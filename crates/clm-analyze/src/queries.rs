@@ -35,14 +35,32 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "segmentation.sql",
         include_str!("../../../queries/segmentation.sql"),
     ),
+    (
+        "metrics_core.sql",
+        include_str!("../../../queries/metrics_core.sql"),
+    ),
     ("metrics.sql", include_str!("../../../queries/metrics.sql")),
     ("funnel.sql", include_str!("../../../queries/funnel.sql")),
+    (
+        "rfm_core.sql",
+        include_str!("../../../queries/rfm_core.sql"),
+    ),
     ("rfm.sql", include_str!("../../../queries/rfm.sql")),
     (
         "rfm_summary.sql",
         include_str!("../../../queries/rfm_summary.sql"),
     ),
     ("cohorts.sql", include_str!("../../../queries/cohorts.sql")),
+    (
+        "segments.sql",
+        include_str!("../../../queries/segments.sql"),
+    ),
+    (
+        "coverage.sql",
+        include_str!("../../../queries/coverage.sql"),
+    ),
+    ("targets.sql", include_str!("../../../queries/targets.sql")),
+    ("loyalty.sql", include_str!("../../../queries/loyalty.sql")),
 ];
 
 /// The named analyses, in the order `list` shows them.
@@ -53,6 +71,10 @@ pub const ANALYSES: &[&str] = &[
     "rfm",
     "rfm_summary",
     "cohorts",
+    "segments",
+    "coverage",
+    "loyalty",
+    "targets",
 ];
 
 /// A table an analysis reads, and why.

@@ -39,7 +39,7 @@ pub async fn run(engine: Engine, profile: Profile, as_of: NaiveDate) -> Result<(
         "clm-analyze shell: tables {}; as of {as_of}. Statements end with `;`. \\? for help, \\q to quit.",
         tables.join(", ")
     );
-    let params = Engine::param_values(&profile, as_of);
+    let params = engine.run_param_values(&profile, as_of);
     let mut format = Format::Table;
     let mut buffer = String::new();
     loop {

@@ -256,6 +256,67 @@ fn funnel_counts_conversions_losses_and_median_days() {
 }
 
 #[test]
+fn funnel_total_spans_every_period() {
+    // Two monthly periods (February and March 2024): a client registered in each.
+    let mut f = Fixture::new();
+    f.client("g1", "2024-02-10")
+        .visit("g1", "2024-02-12 10:00")
+        .membership("g1_m", "g1", "2024-02-15", "2024-08-14");
+    f.client("g2", "2024-03-05").visit("g2", "2024-03-20 10:00");
+    let out = run(&f.engine(), "funnel", "2024-03-31", &["periods=2"], None);
+    assert_eq!(out[1].name, "total");
+    let t = Rows::of(&out[1]);
+    let step = |s: &str, col: &str| t.one(&[("branch", "(all)"), ("step", s)], col);
+    assert_eq!(step("registered", "period_start"), "2024-02-01");
+    assert_eq!(step("registered", "period_end"), "2024-03-31");
+    assert_eq!(step("registered", "clients"), "2");
+    // Both visited (no trial recorded: conversion from the trial step is empty).
+    assert_eq!(step("first_visit", "clients"), "2");
+    // g1 bought a membership 3 days after the first visit: 1 of 2, median 3.
+    assert_eq!(step("first_membership", "clients"), "1");
+    approx(&step("first_membership", "conversion"), 0.5);
+    assert_eq!(step("first_membership", "median_days_from_previous"), "3");
+    // Per period the same clients split in two.
+    let p = Rows::of(&out[0]);
+    assert_eq!(
+        p.filter(&[("branch", "(all)"), ("step", "registered")])
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn coverage_lists_every_table_with_rows_clients_and_dates() {
+    let mut f = Fixture::new();
+    f.client("a", "2023-05-01")
+        .client("b", "2023-06-01")
+        .membership("m", "a", "2023-05-02", "2024-05-01")
+        .visit("a", "2024-01-10 10:00")
+        .visit("b", "2024-02-10 10:00")
+        // a visit of a client the clients table does not know, and one after D
+        .visit("zz", "2024-02-11 10:00")
+        .visit("a", "2024-04-02 10:00");
+    let out = run(&f.engine(), "coverage", "2024-03-31", &[], None);
+    let r = Rows::of(&out[0]);
+    let get = |t: &str, c: &str| r.one(&[("table_name", t)], c);
+    assert_eq!(get("clients", "present"), "true");
+    assert_eq!(get("clients", "rows"), "2");
+    assert_eq!(get("clients", "first_date"), "2023-05-01");
+    assert_eq!(get("visits", "rows"), "4");
+    assert_eq!(get("visits", "clients"), "2");
+    assert_eq!(get("visits", "rows_unknown_client"), "1");
+    assert_eq!(get("visits", "first_date"), "2024-01-10");
+    assert_eq!(get("visits", "last_date"), "2024-04-02");
+    assert_eq!(get("visits", "rows_after_as_of"), "1");
+    assert_eq!(get("memberships", "rows"), "1");
+    // Tables the bundle lacks are listed as absent, with no rows.
+    assert_eq!(get("feedback", "present"), "false");
+    assert_eq!(get("feedback", "rows"), "0");
+    assert_eq!(get("feedback", "first_date"), "∅");
+    assert_eq!(r.rows.len(), 6);
+}
+
+#[test]
 fn cohort_retention_by_month_of_first_membership() {
     let mut f = Fixture::new();
     // D = 2024-03-31.

@@ -1,0 +1,716 @@
+//! `clm-analyze report` (SPEC §5.8) on a bundle of a small synthetic club: every section and
+//! chart is on the page and the page is self-contained; the page renders in headless
+//! Chromium without console errors (a screenshot is kept in the target directory); forms.xlsx
+//! holds exactly what `clm-analyze run metrics` gives; segments.csv is the action list; the
+//! English page and actions.
+
+mod fixture;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use clm_analyze::loyalty::LoyaltyRules;
+use clm_analyze::report::{self, ReportOptions, SECTIONS};
+use clm_analyze::targets::Targets;
+use clm_analyze::{Library, Profile};
+use clm_core::bundle::{BundleWriter, ManifestDraft};
+use clm_core::keys::{write_key_file, DataKey, KeyKind};
+use fixture::*;
+
+const AS_OF: &str = "2024-11-01";
+
+/// The charts the page must show (`data-chart`).
+const CHARTS: &[&str] = &[
+    "stages",
+    "stages_by_branch",
+    "funnel",
+    "cohorts",
+    "trend-renewal_rate",
+    "trend-churn_rate",
+    "trend-revenue",
+    "trend-nps",
+    "rfm_segments",
+    "rfm_matrix",
+    "targets",
+    "loyalty",
+    "coverage",
+];
+
+const TABLES: &[&str] = &[
+    "clients",
+    "memberships",
+    "visits",
+    "services",
+    "sales",
+    "feedback",
+];
+
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+fn day(d: NaiveDate) -> &'static str {
+    leak(d.format("%Y-%m-%d").to_string())
+}
+
+fn at(d: NaiveDate, hour: u32) -> &'static str {
+    leak(format!("{} {hour:02}:00", d.format("%Y-%m-%d")))
+}
+
+/// A two-branch club of `n` clients over the two years before `as_of`: leads who never buy,
+/// members with 3- or 12-month cards, renewals, visits every few days, starter services,
+/// personal training, a freeze, NPS answers.
+pub fn synthetic_club(n: usize, as_of: NaiveDate, seed: u64) -> Fixture {
+    let mut f = Fixture::new();
+    let mut rng = Lcg(seed);
+    let days = chrono::Duration::days;
+    let branches = ["Центральный", "Северный"];
+    for i in 0..n {
+        let pid = leak(format!("c{i:04}"));
+        let branch = branches[i % 2];
+        let reg = as_of - days(10 + rng.below(700) as i64);
+        let source = if rng.below(4) == 0 {
+            "Рекомендация"
+        } else {
+            "Сайт"
+        };
+        let mut cells = vec![
+            ("client_pid", V::S(pid)),
+            ("branch", V::S(branch)),
+            ("gender", V::S(if i % 3 == 0 { "m" } else { "f" })),
+            ("age_band", V::S("25-34")),
+            ("registered_on", V::D(day(reg))),
+            ("lead_source", V::S(source)),
+        ];
+        if rng.below(10) < 6 {
+            cells.push(("trial_booked_on", V::D(day(reg + days(3)))));
+        }
+        let member = rng.below(10) < 7;
+        if !member && rng.below(3) == 0 && reg + days(60) <= as_of {
+            cells.push(("archived_on", V::D(day(reg + days(60)))));
+        }
+        f.row("clients", cells);
+        if rng.below(10) < 3 {
+            let on = reg + days(40);
+            if on <= as_of {
+                f.feedback(pid, day(on), rng.below(11) as i64);
+            }
+        }
+        if !member {
+            continue;
+        }
+        let mut start = reg + days(rng.below(20) as i64);
+        let mut k = 0;
+        while start <= as_of {
+            let months = if rng.below(2) == 0 { 3 } else { 12 };
+            let end = start + days(30 * months - 1);
+            let mid = leak(format!("m{i:04}-{k}"));
+            let sold = if k > 0 { start - days(5) } else { start };
+            let frozen = end > as_of && rng.below(12) == 0;
+            f.membership_full(
+                mid,
+                pid,
+                day(start),
+                day(end),
+                if frozen { "frozen" } else { "active" },
+                if frozen { 14 } else { 0 },
+                day(sold),
+                branch,
+            );
+            f.sale(
+                leak(format!("s{i:04}-{k}")),
+                pid,
+                at(sold, 10),
+                "membership",
+                if months == 3 { 900_000 } else { 3_000_000 },
+            );
+            if k == 0 {
+                for (off, service) in [(2, "Intro"), (9, "Body scan")] {
+                    if rng.below(10) < 7 && start + days(off) <= as_of {
+                        f.service(
+                            pid,
+                            at(start + days(off), 11),
+                            service,
+                            "starter",
+                            "done",
+                            "Фитнес",
+                        );
+                    }
+                }
+            }
+            if rng.below(4) == 0 && start + days(20) <= as_of {
+                let d = start + days(20);
+                f.service(
+                    pid,
+                    at(d, 12),
+                    "PT",
+                    "personal_training",
+                    "done",
+                    "Персональные",
+                );
+                f.sale(
+                    leak(format!("p{i:04}-{k}")),
+                    pid,
+                    at(d, 12),
+                    "personal_training",
+                    500_000,
+                );
+            }
+            // Visits every 2-6 days; some members drift away after a while.
+            let stop = if rng.below(5) == 0 {
+                start + days(40)
+            } else {
+                end
+            };
+            let mut v = start;
+            while v <= stop.min(as_of) {
+                f.visit(pid, at(v, 8 + (rng.below(12) as u32)));
+                v += days(2 + rng.below(5) as i64);
+            }
+            k += 1;
+            if rng.below(10) >= 6 {
+                break;
+            }
+            start = end + days(1 + rng.below(20) as i64);
+        }
+    }
+    f
+}
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+const FIXTURE_TARGETS: &str = r#"
+baseline_periods = 3
+
+[[target]]
+metric = "renewal_rate"
+period = "2024-10"
+value = 0.5
+
+[[target]]
+metric = "churn_rate"
+period = "all"
+grain = "month"
+value = 0.05
+
+[[target]]
+metric = "leads"
+scope = "Центральный"
+period = "2024-Q3"
+value = 10
+
+[[target]]
+metric = "visits_per_member_week"
+period = "2024-W43"
+value = 1.5
+"#;
+
+struct Made {
+    dir: PathBuf,
+    bundle: PathBuf,
+    key: PathBuf,
+    out: PathBuf,
+}
+
+/// The bundle and the report, made once for every test of this file (in the target
+/// directory, so that the screenshot stays for a person to look at).
+fn made() -> &'static Made {
+    static MADE: OnceLock<Made> = OnceLock::new();
+    MADE.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("clm-analyze-report");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = DataKey::generate();
+        let kf = dir.join("data.key");
+        write_key_file(&kf, KeyKind::Data, &key.0).unwrap();
+        let bundle = dir.join("bundle");
+        let f = synthetic_club(80, date(AS_OF), 7);
+        let mut w = BundleWriter::create(&bundle, &key, date(AS_OF)).unwrap();
+        for t in TABLES {
+            w.write_batch(t, &f.batch(t)).unwrap();
+        }
+        w.finish(ManifestDraft {
+            pseudonym_key_fingerprint: "00112233aabbccdd".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        let targets = dir.join("targets.toml");
+        std::fs::write(&targets, FIXTURE_TARGETS).unwrap();
+        let out = dir.join("report");
+        let t0 = Instant::now();
+        let o = Command::new(env!("CARGO_BIN_EXE_clm-analyze"))
+            .env_remove("CLM_DATA_KEY")
+            .arg("report")
+            .arg("--bundle")
+            .arg(&bundle)
+            .arg("--data-key")
+            .arg(&kf)
+            .arg("--targets")
+            .arg(&targets)
+            .arg("--loyalty")
+            .arg(examples().join("loyalty.toml"))
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "report failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        eprintln!(
+            "report of 80 clients: {:.1} s\n{}",
+            t0.elapsed().as_secs_f64(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        Made {
+            dir,
+            bundle,
+            key: kf,
+            out,
+        }
+    })
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn the_page_has_every_section_and_chart_and_fetches_nothing() {
+    let m = made();
+    let html = read(&m.out.join("report.html"));
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("<html lang=\"ru\">"), "Russian by default");
+    assert!(html.contains("Этапы жизненного цикла"));
+    for id in SECTIONS {
+        assert!(
+            html.contains(&format!("<section id=\"{id}\">")),
+            "section {id} missing"
+        );
+    }
+    for c in CHARTS {
+        assert!(
+            html.contains(&format!("<svg class=\"chart\" data-chart=\"{c}\"")),
+            "chart {c} missing"
+        );
+    }
+    // Self-contained: no script, stylesheet, image or font from anywhere.
+    for bad in [
+        "<script", "<link", "<img", "<iframe", "http://", "https://", "url(",
+    ] {
+        assert!(!html.contains(bad), "the page holds {bad:?}");
+    }
+    // Every chart has a table beside it (in its section) and every table a CSV that exists.
+    let mut links = 0;
+    for part in html.split("<a href=\"").skip(1) {
+        let target = &part[..part.find('"').unwrap()];
+        if target.starts_with('#') {
+            continue;
+        }
+        links += 1;
+        assert!(
+            m.out.join(target).is_file(),
+            "link to {target}: no such file"
+        );
+    }
+    assert!(links >= 12, "{links} CSV links");
+    for id in SECTIONS {
+        let start = html.find(&format!("<section id=\"{id}\">")).unwrap();
+        let end = start + html[start..].find("</section>").unwrap();
+        let sec = &html[start..end];
+        if sec.contains("<svg class=\"chart\"") {
+            assert!(
+                sec.contains("<table>"),
+                "section {id}: a chart without a table"
+            );
+        }
+    }
+    // Stage names are translated; the sections say nothing is missing.
+    assert!(html.contains("Новичок"));
+    assert!(!html.contains("class=\"missing\""), "a section is missing");
+    for f in [
+        "forms.xlsx",
+        "segments.csv",
+        "stages.csv",
+        "metrics_month.csv",
+        "funnel.csv",
+    ] {
+        assert!(m.out.join(f).is_file(), "{f}");
+    }
+}
+
+#[test]
+fn segments_csv_is_the_action_list() {
+    let m = made();
+    let text = read(&m.out.join("segments.csv"));
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "client_pid,branch,stage,flags,at_risk,starter_completed,rfm_segment,r,f,m,recommended_action"
+    );
+    let rows: Vec<Vec<String>> = lines.map(split_csv).collect();
+    // One row per client of the base (stages.csv: base of `(all)`).
+    let stages = read(&m.out.join("stages.csv"));
+    let base: usize = stages
+        .lines()
+        .find(|l| l.starts_with("(all),"))
+        .unwrap()
+        .split(',')
+        .nth(4)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(rows.len(), base);
+    let profile = Profile::fitness();
+    let mut seen = BTreeMap::new();
+    for r in &rows {
+        assert_eq!(r[0].len(), 5, "client pid {:?}", r[0]);
+        let stage = &r[2];
+        assert_eq!(
+            r[10],
+            profile.action(stage).unwrap(),
+            "the Russian action of {stage}"
+        );
+        *seen.entry(stage.clone()).or_insert(0) += 1;
+        if r[4] == "true" {
+            assert!(r[3].contains("at_risk"));
+        }
+    }
+    assert!(seen.len() >= 5, "a varied club: {seen:?}");
+    assert!(seen.contains_key("lead"));
+}
+
+fn split_csv(line: &str) -> Vec<String> {
+    let mut out = vec![];
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// forms.xlsx, read back: (sheet, scope, period_start, metric) -> value.
+fn forms_values(path: &Path) -> BTreeMap<(String, String, String, String), Option<f64>> {
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+    let mut wb: Xlsx<_> = open_workbook(path).unwrap();
+    assert_eq!(wb.sheet_names(), vec!["weekly", "monthly", "quarterly"]);
+    let mut out = BTreeMap::new();
+    for sheet in ["weekly", "monthly", "quarterly"] {
+        let range = wb.worksheet_range(sheet).unwrap();
+        let text = |d: &Data| match d {
+            Data::String(s) => s.clone(),
+            Data::Empty => String::new(),
+            other => other.to_string(),
+        };
+        let mut scope = String::new();
+        let mut starts: Vec<String> = vec![];
+        let mut in_block = false;
+        for row in range.rows() {
+            let a = row.first().map(text).unwrap_or_default();
+            match a.as_str() {
+                "branch" => {
+                    scope = text(&row[1]);
+                    in_block = true;
+                }
+                "period_start" if in_block => {
+                    starts = row[2..].iter().map(text).collect();
+                }
+                "" => in_block = false,
+                "metric" | "period_end" => {}
+                "starter_delivery" => in_block = false,
+                metric if in_block => {
+                    for (j, start) in starts.iter().enumerate() {
+                        let v = match row.get(2 + j) {
+                            Some(Data::Float(x)) => Some(*x),
+                            Some(Data::Int(i)) => Some(*i as f64),
+                            Some(Data::Empty) | None => None,
+                            Some(other) => panic!("{sheet} {metric}: {other:?}"),
+                        };
+                        out.insert(
+                            (
+                                sheet.to_string(),
+                                scope.clone(),
+                                start.clone(),
+                                metric.to_string(),
+                            ),
+                            v,
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn forms_xlsx_holds_what_run_metrics_gives() {
+    let m = made();
+    let forms = forms_values(&m.out.join("forms.xlsx"));
+    for (sheet, grain) in [
+        ("weekly", "week"),
+        ("monthly", "month"),
+        ("quarterly", "quarter"),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_clm-analyze"))
+            .env_remove("CLM_DATA_KEY")
+            .args([
+                "run", "metrics", "--format", "json", "--grain", grain, "--bundle",
+            ])
+            .arg(&m.bundle)
+            .arg("--data-key")
+            .arg(&m.key)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let rows = json["metrics"].as_array().unwrap();
+        assert!(!rows.is_empty());
+        // (scope, period_start) -> the row; a null value is left out of the JSON.
+        let by_key: BTreeMap<(String, String), &serde_json::Map<String, serde_json::Value>> = rows
+            .iter()
+            .map(|r| {
+                let obj = r.as_object().unwrap();
+                (
+                    (
+                        obj["branch"].as_str().unwrap().to_string(),
+                        obj["period_start"].as_str().unwrap().to_string(),
+                    ),
+                    obj,
+                )
+            })
+            .collect();
+        let value = |v: Option<&serde_json::Value>| match v {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::Number(n)) => n.as_f64(),
+            Some(serde_json::Value::String(s)) => Some(s.parse::<f64>().unwrap()),
+            Some(other) => panic!("{other}"),
+        };
+        // Every value run metrics gives is in the sheet ...
+        for ((scope, start), obj) in &by_key {
+            for k in obj.keys() {
+                if matches!(k.as_str(), "branch" | "period_start" | "period_end") {
+                    continue;
+                }
+                let key = (sheet.to_string(), scope.clone(), start.clone(), k.clone());
+                assert!(
+                    forms.contains_key(&key),
+                    "forms.xlsx has no cell for {key:?}"
+                );
+            }
+        }
+        // ... and every cell of the sheet is what run metrics gives (empty: null).
+        let mut compared = 0;
+        for (key, got) in forms.iter().filter(|(k, _)| k.0 == sheet) {
+            let obj = by_key
+                .get(&(key.1.clone(), key.2.clone()))
+                .unwrap_or_else(|| panic!("run metrics has no row for {key:?}"));
+            let want = value(obj.get(&key.3));
+            match (got, want) {
+                (None, None) => {}
+                (Some(g), Some(w)) => assert!(
+                    (g - w).abs() <= 1e-9 * w.abs().max(1.0),
+                    "{key:?}: forms {g}, run metrics {w}"
+                ),
+                (g, w) => panic!("{key:?}: forms {g:?}, run metrics {w:?}"),
+            }
+            compared += 1;
+        }
+        // 13 metrics per scope and period.
+        assert_eq!(compared, by_key.len() * 13, "{sheet}");
+    }
+}
+
+/// Runs a command, killing it after `limit`. Its output goes to files (a pipe would fill up
+/// with a large DOM while we wait). Returns (success, stdout, stderr).
+fn run_with_limit(cmd: &mut Command, limit: Duration, dir: &Path) -> (bool, String, String) {
+    let out = dir.join("stdout");
+    let err = dir.join("stderr");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "chromium did not finish in {limit:?}: {}",
+                std::fs::read_to_string(&err).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
+    (status.success(), read(&out), read(&err))
+}
+
+fn chromium(profile_dir: &Path) -> Command {
+    let mut c = Command::new("/usr/bin/chromium");
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--enable-logging=stderr",
+        "--v=0",
+    ])
+    .arg(format!("--user-data-dir={}", profile_dir.display()));
+    c
+}
+
+#[test]
+fn the_page_renders_in_headless_chromium() {
+    if !Path::new("/usr/bin/chromium").exists() {
+        if std::env::var_os("CI").is_some() {
+            panic!("/usr/bin/chromium is missing, and CI is set: install the Debian package `chromium` (scripts/test.sh does)");
+        }
+        eprintln!("SKIPPED the_page_renders_in_headless_chromium: /usr/bin/chromium is missing (apt-get install chromium)");
+        return;
+    }
+    let m = made();
+    let page = m.out.join("report.html");
+    let url = format!("file://{}", page.canonicalize().unwrap().display());
+    let profile = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let (ok, dom, log) = run_with_limit(
+        chromium(profile.path()).arg("--dump-dom").arg(&url),
+        Duration::from_secs(180),
+        logs.path(),
+    );
+    assert!(ok, "chromium failed: {log}");
+    for id in SECTIONS {
+        assert!(
+            dom.contains(&format!("<section id=\"{id}\">")),
+            "rendered DOM lacks section {id}"
+        );
+    }
+    for c in CHARTS {
+        assert!(
+            dom.contains(&format!("data-chart=\"{c}\"")),
+            "rendered DOM lacks chart {c}"
+        );
+    }
+    for line in log.lines() {
+        assert!(
+            !line.contains("Uncaught")
+                && !line.contains("CONSOLE")
+                && !line.contains("Failed to load resource"),
+            "chromium reported: {line}"
+        );
+    }
+    let shot = m.dir.join("report.png");
+    let _ = std::fs::remove_file(&shot);
+    let profile = tempfile::tempdir().unwrap();
+    let (ok, _, log) = run_with_limit(
+        chromium(profile.path())
+            .arg(format!("--screenshot={}", shot.display()))
+            .arg("--window-size=1280,4000")
+            .arg("--hide-scrollbars")
+            .arg(&url),
+        Duration::from_secs(180),
+        logs.path(),
+    );
+    assert!(ok, "chromium screenshot failed: {log}");
+    let png = std::fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "{} bytes",
+        png.len()
+    );
+    eprintln!("screenshot: {}", shot.display());
+}
+
+#[test]
+fn the_english_page_and_actions() {
+    // The same club in memory, rendered in English through the library.
+    let f = synthetic_club(40, date(AS_OF), 11);
+    let engine = f.engine();
+    let mut profile = Profile::fitness();
+    profile.set_lang("en").unwrap();
+    let lib = Library::embedded();
+    let targets = Targets::parse(FIXTURE_TARGETS).unwrap();
+    let rules = LoyaltyRules::load(&examples().join("loyalty.toml")).unwrap();
+    let opts = ReportOptions {
+        library: &lib,
+        profile: &profile,
+        as_of: date(AS_OF),
+        targets: Some(&targets),
+        loyalty: Some(&rules),
+        bundles: vec![],
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let g = rt.block_on(report::gather(&engine, &opts)).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    report::write(&g, &opts, out.path()).unwrap();
+    let html = read(&out.path().join("report.html"));
+    assert!(html.contains("<html lang=\"en\">"));
+    for s in [
+        "Lifecycle stages",
+        "Newcomer",
+        "Renewal rate",
+        "Cohort retention",
+    ] {
+        assert!(html.contains(s), "{s}");
+    }
+    assert!(!html.contains("Этапы жизненного цикла"));
+    let seg = read(&out.path().join("segments.csv"));
+    assert!(
+        seg.contains("Invite to a trial"),
+        "leads get the English action"
+    );
+    // Without targets and rules the sections say how to get them.
+    let bare = ReportOptions {
+        targets: None,
+        loyalty: None,
+        ..opts
+    };
+    let (page, _) = report::render(&g, &bare).unwrap();
+    assert!(page.contains("<section id=\"targets\">") && page.contains("--targets FILE"));
+    assert!(page.contains("<section id=\"loyalty\">") && page.contains("--loyalty FILE"));
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole pipeline on synthetic data, end to end:
-#   clm-synth → clm-pseudonymize keygen → clm-pseudonymize export → (the consultant's side)
+#   clm-synth → keygen → export → audit → analyze → report → reidentify
 # Usage: scripts/demo.sh [CLIENTS] [OUTDIR]   (default 2000 clients into ./demo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,16 +29,31 @@ echo "== 3. export: pseudonymized, encrypted bundle"
   --pseudonym-key "$out/keys/pseudonym.key" --data-key "$out/keys/data.key" \
   --as-of 2026-11-01 --out "$out/bundle"
 
-if [ -x "$bin/clm-audit" ] && "$bin/clm-audit" --help >/dev/null 2>&1; then
-  echo "== 4. audit, on site: does the bundle hold anything personal?"
-  "$bin/clm-audit" --bundle "$out/bundle" --data-key "$out/keys/data.key" \
-    --mapping "$out/club/mapping.toml" --pseudonym-key "$out/keys/pseudonym.key" \
-    --json "$out/audit.json" || true
-fi
+echo "== 4. audit, on site: does the bundle hold anything personal?"
+"$bin/clm-audit" --bundle "$out/bundle" --data-key "$out/keys/data.key" \
+  --mapping "$out/club/mapping.toml" --pseudonym-key "$out/keys/pseudonym.key" \
+  --json "$out/audit.json"
 
-if [ -x "$bin/clm-analyze" ] && "$bin/clm-analyze" --help >/dev/null 2>&1; then
-  echo "== 5. analysis, at the consultant's: lifecycle stages"
-  "$bin/clm-analyze" run segmentation --bundle "$out/bundle" --data-key "$out/keys/data.key"
-fi
+echo "== 5. at the consultant's: lifecycle stages"
+"$bin/clm-analyze" run segmentation --bundle "$out/bundle" --data-key "$out/keys/data.key"
 
-echo "== done: $out/bundle (bundle), $out/keys (keys), $out/club (synthetic source)"
+echo "== 6. at the consultant's: the report (HTML, forms.xlsx, CSVs, segments.csv)"
+"$bin/clm-analyze" report --bundle "$out/bundle" --data-key "$out/keys/data.key" \
+  --targets examples/targets.toml --loyalty examples/loyalty.toml --out "$out/report"
+
+echo "== 7. back on site: the consultant's list of inactive clients becomes a call list"
+python3 - "$out/report/segments.csv" "$out/inactive.csv" <<'PY'
+import csv, sys
+with open(sys.argv[1], newline="", encoding="utf-8-sig") as f, open(sys.argv[2], "w", newline="") as g:
+    r = csv.DictReader(f)
+    w = csv.writer(g)
+    w.writerow(["client_pid", "stage", "recommended_action"])
+    for row in r:
+        if row["stage"] in ("inactive", "renewal_due"):
+            w.writerow([row["client_pid"], row["stage"], row["recommended_action"]])
+PY
+"$bin/clm-pseudonymize" reidentify --mapping "$out/club/mapping.toml" \
+  --pseudonym-key "$out/keys/pseudonym.key" --pids "$out/inactive.csv" \
+  --out "$out/calls.csv"
+
+echo "== done: open $out/report/report.html; the bundle is $out/bundle, the call list (personal data) $out/calls.csv"

@@ -6,7 +6,6 @@
 //! (exit 2): no manifest, a malformed one, or a data key that does not unwrap the DEK.
 
 use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -14,7 +13,6 @@ use clm_core::bundle::{Bundle, Dek, FileEntry, Manifest, MANIFEST_FILE};
 use clm_core::keys::DataKey;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::encryption::decrypt::FileDecryptionProperties;
-use sha2::{Digest, Sha256};
 
 use crate::CannotRun;
 
@@ -111,95 +109,11 @@ fn safe_path(p: &str) -> bool {
 
 /// Regular files below `dir`, relative, with `/` separators, sorted.
 pub fn list_files(dir: &Path) -> Result<Vec<String>, CannotRun> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    let err = |p: &Path, e: std::io::Error| CannotRun(format!("{}: {e}", p.display()));
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).map_err(|e| err(&d, e))? {
-            let e = e.map_err(|e| err(&d, e))?;
-            let p = e.path();
-            let ft = e.file_type().map_err(|e| err(&p, e))?;
-            if ft.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).expect("below dir");
-                out.push(rel.to_string_lossy().replace('\\', "/"));
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+    clm_core::bundle::list_files(dir).map_err(|e| CannotRun(e.to_string()))
 }
 
-/// The core's file check (clm_core::bundle::Bundle::file_problems), for a manifest whose
-/// HMAC failed and which the core therefore refuses to open. Same rules, same messages.
+/// The core's file check, also for a manifest whose HMAC failed and which the core
+/// therefore refuses to open.
 fn unverified_file_problems(dir: &Path, m: &Manifest) -> Result<Vec<String>, CannotRun> {
-    let mut problems = Vec::new();
-    let present = list_files(dir)?;
-    for p in &present {
-        if !m.files.iter().any(|f| &f.path == p) && p != MANIFEST_FILE {
-            problems.push(format!("file {p} is not listed in the manifest"));
-        }
-    }
-    for f in &m.files {
-        if !safe_path(&f.path) {
-            problems.push(format!(
-                "manifest lists a file outside the bundle: {}",
-                f.path
-            ));
-            continue;
-        }
-        if !present.contains(&f.path) {
-            problems.push(format!(
-                "file {} is listed in the manifest but missing",
-                f.path
-            ));
-            continue;
-        }
-        match sha256_file(&dir.join(&f.path)) {
-            Ok((digest, head, tail)) => {
-                if digest != f.sha256 {
-                    problems.push(format!(
-                        "file {} has changed since export (SHA-256 mismatch)",
-                        f.path
-                    ));
-                } else if &head != b"PARE" || &tail != b"PARE" {
-                    problems.push(format!("file {} is not encrypted Parquet", f.path));
-                }
-            }
-            Err(e) => problems.push(format!("file {}: {e}", f.path)),
-        }
-    }
-    Ok(problems)
-}
-
-fn sha256_file(path: &Path) -> std::io::Result<(String, [u8; 4], [u8; 4])> {
-    let mut f = File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut first = Vec::with_capacity(4);
-    let mut last: Vec<u8> = Vec::with_capacity(8);
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        if first.len() < 4 {
-            let k = (4 - first.len()).min(n);
-            first.extend_from_slice(&buf[..k]);
-        }
-        last.extend_from_slice(&buf[n.saturating_sub(4)..n]);
-        if last.len() > 4 {
-            last.drain(..last.len() - 4);
-        }
-        h.update(&buf[..n]);
-    }
-    let four = |v: &[u8]| {
-        let mut a = [0u8; 4];
-        if v.len() == 4 {
-            a.copy_from_slice(v);
-        }
-        a
-    };
-    Ok((hex::encode(h.finalize()), four(&first), four(&last)))
+    clm_core::bundle::file_problems(dir, m).map_err(|e| CannotRun(e.to_string()))
 }

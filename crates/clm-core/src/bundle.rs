@@ -16,7 +16,7 @@ pub use dek::{Dek, WrappedDek};
 pub use manifest::{
     FileEntry, Manifest, PolicyRecord, SourceEntry, FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE,
 };
-pub use reader::{Bundle, TableBatches};
+pub use reader::{file_problems, list_files, Bundle, TableBatches};
 pub use rewrap::rewrap;
 pub use writer::{
     parquet_writer_properties, BundleWriter, ManifestDraft, TableWriter, ROW_GROUP_ROWS,

@@ -1156,8 +1156,8 @@ mod tests {
         assert_hits(
             Detector::Email,
             &[
-                "ivan@mail.ru",
-                "Написать ivan.petrov@yandex.ru сегодня",
+                "ivan@example.ru",
+                "Написать ivan.petrov@example.org сегодня",
                 "a+b@sub.example.com",
                 "иван@почта.рф",
                 "USER_1@EXAMPLE.ORG",
@@ -1180,8 +1180,8 @@ mod tests {
 
     #[test]
     fn email_range() {
-        let t = "Почта: ivan@mail.ru.";
-        assert_eq!(&t[Detector::Email.find(t).unwrap()], "ivan@mail.ru");
+        let t = "Почта: ivan@example.ru.";
+        assert_eq!(&t[Detector::Email.find(t).unwrap()], "ivan@example.ru");
     }
 
     #[test]
@@ -1457,9 +1457,12 @@ mod tests {
 
     #[test]
     fn first_hit_and_hits_follow_all_order() {
-        assert_eq!(first_hit("ivan@mail.ru 89123456789"), Some(Detector::Email));
         assert_eq!(
-            hits("ivan@mail.ru, 89123456789, Иванова Мария Петровна"),
+            first_hit("ivan@example.ru 89123456789"),
+            Some(Detector::Email)
+        );
+        assert_eq!(
+            hits("ivan@example.ru, 89123456789, Иванова Мария Петровна"),
             vec![Detector::Email, Detector::Phone, Detector::FullName]
         );
         assert!(hits("Стандарт 12 месяцев").is_empty());
@@ -1473,14 +1476,14 @@ mod tests {
             set.iter().collect::<Vec<_>>(),
             [Detector::Phone, Detector::Inn]
         );
-        assert_eq!(set.scan("ivan@mail.ru"), None);
+        assert_eq!(set.scan("ivan@example.ru"), None);
         assert_eq!(set.scan("ИНН 7707083893"), Some(Detector::Inn));
-        assert_eq!(DetectorSet::empty().scan("ivan@mail.ru"), None);
+        assert_eq!(DetectorSet::empty().scan("ivan@example.ru"), None);
         assert_eq!(DetectorSet::default(), DetectorSet::all());
         assert_eq!(
             DetectorSet::all()
                 .without(Detector::Email)
-                .scan("ivan@mail.ru"),
+                .scan("ivan@example.ru"),
             None
         );
         let t = "тел. 89123456789";

@@ -81,43 +81,7 @@ impl Bundle {
 
     /// Every integrity problem of the files, one message each (empty when all is well).
     pub fn file_problems(&self) -> Result<Vec<String>> {
-        let mut problems = Vec::new();
-        let present = list_files(&self.dir)?;
-        for p in &present {
-            if !self.manifest.files.iter().any(|f| &f.path == p) && p != MANIFEST_FILE {
-                problems.push(format!("file {p} is not listed in the manifest"));
-            }
-        }
-        for f in &self.manifest.files {
-            if f.path.contains("..") || f.path.starts_with('/') {
-                problems.push(format!(
-                    "manifest lists a file outside the bundle: {}",
-                    f.path
-                ));
-                continue;
-            }
-            if !present.contains(&f.path) {
-                problems.push(format!(
-                    "file {} is listed in the manifest but missing",
-                    f.path
-                ));
-                continue;
-            }
-            match sha256_file(&self.dir.join(&f.path)) {
-                Ok((digest, head, tail)) => {
-                    if digest != f.sha256 {
-                        problems.push(format!(
-                            "file {} has changed since export (SHA-256 mismatch)",
-                            f.path
-                        ));
-                    } else if &head != b"PARE" || &tail != b"PARE" {
-                        problems.push(format!("file {} is not encrypted Parquet", f.path));
-                    }
-                }
-                Err(e) => problems.push(format!("file {}: {e}", f.path)),
-            }
-        }
-        Ok(problems)
+        file_problems(&self.dir, &self.manifest)
     }
 
     pub fn dir(&self) -> &Path {
@@ -222,8 +186,51 @@ impl Iterator for TableBatches<'_> {
     }
 }
 
+/// The files of a bundle against its manifest: files listed = files present, each encrypted
+/// Parquet with its recorded SHA-256. One message per problem, none when all is well. Also
+/// for a manifest whose HMAC failed (the audit reports both).
+pub fn file_problems(dir: &Path, manifest: &Manifest) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let present = list_files(dir)?;
+    for p in &present {
+        if !manifest.files.iter().any(|f| &f.path == p) && p != MANIFEST_FILE {
+            problems.push(format!("file {p} is not listed in the manifest"));
+        }
+    }
+    for f in &manifest.files {
+        if f.path.contains("..") || f.path.starts_with('/') || f.path.starts_with('\\') {
+            problems.push(format!(
+                "manifest lists a file outside the bundle: {}",
+                f.path
+            ));
+            continue;
+        }
+        if !present.contains(&f.path) {
+            problems.push(format!(
+                "file {} is listed in the manifest but missing",
+                f.path
+            ));
+            continue;
+        }
+        match sha256_file(&dir.join(&f.path)) {
+            Ok((digest, head, tail)) => {
+                if digest != f.sha256 {
+                    problems.push(format!(
+                        "file {} has changed since export (SHA-256 mismatch)",
+                        f.path
+                    ));
+                } else if &head != b"PARE" || &tail != b"PARE" {
+                    problems.push(format!("file {} is not encrypted Parquet", f.path));
+                }
+            }
+            Err(e) => problems.push(format!("file {}: {e}", f.path)),
+        }
+    }
+    Ok(problems)
+}
+
 /// Regular files below `dir`, relative, with `/` separators.
-fn list_files(dir: &Path) -> Result<Vec<String>> {
+pub fn list_files(dir: &Path) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

@@ -25,7 +25,8 @@ runs every step, alternating clm and DuckDB (A B A B ...) --runs times each:
             k-anonymity classes of clients).  Skipped with a notice when clm-audit is absent.
 
 Every run is measured with /usr/bin/time -v: wall time and peak RSS ("Maximum resident set
-size").  DuckDB runs as `python3 bench/duckdb_run.py JOB.json` (one in-memory DuckDB per run);
+size"); a step during whose runs other processes used more than 0.15 of a core is flagged
+BUSY in the table (the CSV has the figure, other_cpu).  DuckDB runs as `python3 bench/duckdb_run.py JOB.json` (one in-memory DuckDB per run);
 its time includes starting Python and loading DuckDB and the httpfs extension (~0.3 s).
 """
 import argparse
@@ -54,6 +55,8 @@ DUCKDB_PACKAGES = [f"duckdb=={DUCKDB_VERSION}", f"duckdb-extension-httpfs=={DUCK
                    f"duckdb-extension-encodings=={DUCKDB_VERSION}"]
 ANALYSES = "segmentation,metrics,rfm,cohorts"
 STEPS = ("export", "analysis", "audit")
+# a run during which other processes used more than this many cores is flagged
+BUSY = 0.15
 # the dialect rewrites the DuckDB copies of the analysis SQL needed
 APPLIED = set()
 # numeric tolerance when comparing the engines' outputs
@@ -68,17 +71,42 @@ def sh(cmd, **kw):
     return subprocess.run([str(c) for c in cmd], check=True, **kw)
 
 
-def timed(cmd, env=None):
-    """Runs cmd under /usr/bin/time -v; returns (wall seconds, peak RSS MiB, stdout)."""
+def busy_seconds():
+    """CPU seconds the whole machine has spent busy (all cores), from /proc/stat."""
+    try:
+        f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = f[3] + (f[4] if len(f) > 4 else 0)
+    return (sum(f[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+# The most CPU (in cores) that other processes used during one measured run, per step; a
+# busy machine makes the medians unreliable, and the table says so.
+OTHER_CPU = {}
+
+
+def timed(cmd, env=None, ok=(0,), key=None):
+    """Runs cmd under /usr/bin/time -v; returns (wall seconds, peak RSS MiB, stdout, exit
+    code). Also notes how much CPU the rest of the machine used meanwhile (OTHER_CPU[key])."""
+    b0 = busy_seconds()
     t0 = time.perf_counter()
     p = subprocess.run(["/usr/bin/time", "-v"] + [str(c) for c in cmd], env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - t0
-    if p.returncode != 0:
+    b1 = busy_seconds()
+    if p.returncode not in ok:
         sys.stderr.write(p.stderr[-3000:])
         raise SystemExit(f"bench: command failed: {' '.join(map(str, cmd))}")
     rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1))
-    return wall, rss_kb / 1024.0, p.stdout
+    if key is not None and b0 is not None and b1 is not None:
+        own = sum(float(re.search(rf"{w} time \(seconds\): ([0-9.]+)", p.stderr).group(1))
+                  for w in ("User", "System"))
+        other_s = max(0.0, (b1 - b0) - own)
+        # (both clocks tick in 1/100 s: a run's share counts only above 0.1 s of others' CPU)
+        other = other_s / wall if other_s >= 0.1 else 0.0
+        OTHER_CPU[key] = max(OTHER_CPU.get(key, 0.0), other)
+    return wall, rss_kb / 1024.0, p.stdout, p.returncode
 
 
 # --------------------------------------------------------------------------------------------
@@ -200,8 +228,8 @@ class DuckDB:
     def env(self, dek, kp=""):
         return dict(os.environ, PYTHONPATH=self.pythonpath, CLM_BENCH_DEK=dek, CLM_BENCH_KP=kp)
 
-    def run(self, job, dek, kp=""):
-        return timed(self.cmd(job), env=self.env(dek, kp))
+    def run(self, job, dek, kp="", key=None):
+        return timed(self.cmd(job), env=self.env(dek, kp), key=key)
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,7 +238,11 @@ class DuckDB:
 
 def result(step, size, engine, walls, rsss, rows, mb, note=""):
     w = statistics.median(walls)
+    other = OTHER_CPU.get((step, size))
+    if other is not None and other > BUSY:
+        note = (note + "; " if note else "") + f"BUSY: other processes used up to {other:.2f} cores"
     return {
+        "other_cpu": "" if other is None else round(other, 2),
         "step": step, "size": size, "engine": engine, "runs": len(walls),
         "median_s": round(w, 3), "rows": rows, "mb": round(mb, 1),
         "rows_per_s": int(rows / w) if rows else "",
@@ -260,7 +292,7 @@ def bench_export(bin_dir, work, src, keys, runs, duck, results, checks):
                    "--mapping", mapping,
                    "--pseudonym-key", keys / "pseudonym.key",
                    "--data-key", keys / "data.key",
-                   "--as-of", AS_OF, "--out", out])
+                   "--as-of", AS_OF, "--out", out], key=("export", size))
         man = manifest(out)
         clm_rows["in"] = sum(s["rows_in"] for s in man["sources"])
         clm_rows["out"] = {s["table"]: s["rows_out"] for s in man["sources"]}
@@ -277,7 +309,7 @@ def bench_export(bin_dir, work, src, keys, runs, duck, results, checks):
         job = duck.job(f"export-{size}-{i}", stmts)
         dek = base64.b64encode(secrets.token_bytes(32)).decode()  # a fresh DEK, as clm draws
         stmts_by_dir[out] = dek
-        r = duck.run(job, dek, kp)
+        r = duck.run(job, dek, kp, key=("export", size))
         if i > 0:
             prev = work / f"duckdb-bundle-{src.name}-{i - 1}"
             shutil.rmtree(prev)
@@ -343,10 +375,11 @@ def bench_analysis(bin_dir, work, bundle, keys, dek, runs, duck, analyses, resul
 
         def clm(i):
             return timed([bin_dir / "clm-analyze", "run", name, "--bundle", bundle,
-                          "--data-key", keys / "data.key", "--format", "csv", "--out", clm_out])
+                          "--data-key", keys / "data.key", "--format", "csv", "--out", clm_out],
+                         key=(f"analysis:{name}", size))
 
         log(f"analysis {name} on {bundle.name}: {runs} runs each, alternating")
-        ra, rb = alternate(runs, clm, lambda i: duck.run(job, dek))
+        ra, rb = alternate(runs, clm, lambda i: duck.run(job, dek, key=(f"analysis:{name}", size)))
         if len(summary) == 1:  # one output: clm wrote it to --out itself
             clm_out.rename(outdir / "clm" / f"{name}.{summary[0]}.csv")
         # the detail outputs (per-client lists), one more untimed run each
@@ -384,8 +417,8 @@ def bench_open(bin_dir, bundle, keys, runs, results):
     DuckDB does not do."""
     size = bundle.name.split("-")[2]
     rows, mb = bundle_size(bundle)
-    rs = [timed([bin_dir / "clm-analyze", "dek", "--bundle", bundle, "--data-key", keys / "data.key"])
-          for _ in range(runs)]
+    rs = [timed([bin_dir / "clm-analyze", "dek", "--bundle", bundle, "--data-key", keys / "data.key"],
+                key=("open+verify", size)) for _ in range(runs)]
     results.append(result("open+verify", size, "clm", [r[0] for r in rs], [r[1] for r in rs], rows, mb,
                           "clm-analyze dek: the verification every clm-analyze run starts with"))
 
@@ -403,21 +436,12 @@ def bench_audit(bin_dir, work, bundle, keys, dek, runs, duck, results):
 
     def clm(i):
         # exit 1 (a check failed) still measures a whole audit; only 2 (could not run) is an error
-        cmd = [bin_dir / "clm-audit", "--bundle", bundle, "--data-key", keys / "data.key",
-               "--json", report]
-        t0 = time.perf_counter()
-        p = subprocess.run(["/usr/bin/time", "-v"] + [str(c) for c in cmd],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        wall = time.perf_counter() - t0
-        if p.returncode not in (0, 1):
-            sys.stderr.write(p.stderr[-3000:])
-            raise SystemExit("bench: clm-audit could not run")
-        rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1)) / 1024
-        return wall, rss, p.returncode
+        return timed([bin_dir / "clm-audit", "--bundle", bundle, "--data-key", keys / "data.key",
+                      "--json", report], ok=(0, 1), key=("audit", size))
 
     log(f"audit {bundle.name}: {runs} runs each, alternating")
-    ra, rb = alternate(runs, clm, lambda i: duck.run(job, dek))
-    verdict = "clm-audit: pass" if ra[-1][2] == 0 else "clm-audit: a check failed (exit 1)"
+    ra, rb = alternate(runs, clm, lambda i: duck.run(job, dek, key=("audit", size)))
+    verdict = "clm-audit: pass" if ra[-1][3] == 0 else "clm-audit: a check failed (exit 1)"
     a = result("audit", size, "clm", [r[0] for r in ra], [r[1] for r in ra], rows, mb, verdict)
     b = result("audit", size, "duckdb", [r[0] for r in rb], [r[1] for r in rb], rows, mb,
                "count, min/max of every column, distinct strings, k-anonymity")
@@ -499,7 +523,7 @@ def print_table(results, mach, out_csv):
     for r in rows:
         print("  ".join(v.ljust(w) if i in (0, 2, 8) else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths))))
     fields = ["machine", "step", "size", "engine", "median_s", "rows_per_s", "mb_per_s", "peak_rss_mib",
-              "ratio", "runs", "times_s", "rows", "mb", "note"]
+              "ratio", "runs", "times_s", "rows", "mb", "other_cpu", "note"]
     with open(out_csv, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         w.writeheader()
@@ -549,7 +573,7 @@ def main():
     if "audit" in steps and not has_audit:
         notices.append(f"audit step skipped: {bin_dir / 'clm-audit'} does not exist")
     # What a DuckDB run costs before any work: Python, DuckDB and the httpfs extension loaded.
-    rs = [duck.run(duck.job("startup", []), "") for _ in range(args.runs)]
+    rs = [duck.run(duck.job("startup", []), "", key=("startup", "-")) for _ in range(args.runs)]
     results.append(result("startup", "-", "duckdb", [r[0] for r in rs], [r[1] for r in rs], 0, 0,
                           "python3 + import duckdb + LOAD httpfs, no query: part of every DuckDB time below"))
     for n in [int(x) for x in args.sizes.split(",") if x.strip()]:

@@ -92,6 +92,53 @@ pub fn enforce(batch: &RecordBatch, k: u32) -> Result<(RecordBatch, Suppression)
             }
         }
     }
+    // Every class below k is now the one class whose values are all empty. Fill it up to k
+    // with rows of other classes: first the rows a class holds beyond k, then whole classes,
+    // smallest first, until it is large enough (or everything is empty).
+    let empty = [0u32; 4];
+    loop {
+        let mut counts: HashMap<[u32; 4], Vec<usize>> = HashMap::new();
+        for i in 0..n {
+            counts.entry(key(&cols, i)).or_default().push(i);
+        }
+        let have = counts.get(&empty).map_or(0, Vec::len);
+        if have == 0 || have >= k as usize || have == n {
+            break;
+        }
+        let need = k as usize - have;
+        // Donors: the largest classes give spare rows; a whole class is given up smallest
+        // first and, among equals, the one with the fewest values left (least is lost).
+        let filled = |kk: &[u32; 4]| kk.iter().filter(|x| **x != 0).count();
+        let mut donors: Vec<(&[u32; 4], &Vec<usize>)> =
+            counts.iter().filter(|(kk, _)| **kk != empty).collect();
+        donors.sort_by_key(|(_, v)| (std::cmp::Reverse(v.len()), v[0]));
+        let spare: Vec<usize> = donors
+            .iter()
+            .flat_map(|(_, v)| v.iter().skip(k as usize).copied())
+            .take(need)
+            .collect();
+        let take: Vec<usize> = if spare.len() == need {
+            spare
+        } else {
+            let (_, smallest) = donors
+                .iter()
+                .min_by_key(|(kk, v)| (v.len(), filled(kk), v[0]))
+                .expect("a class besides the empty one");
+            smallest.to_vec()
+        };
+        for i in take {
+            for (j, c) in cols.iter_mut().enumerate() {
+                if let Some((_, v)) = c {
+                    if v[i] != 0 {
+                        v[i] = 0;
+                        *out.by_column
+                            .entry(SUPPRESSION_ORDER[j].to_string())
+                            .or_default() += 1;
+                    }
+                }
+            }
+        }
+    }
     out.below_k_after = small_rows(&cols).len() as u64;
     let mut arrays: Vec<ArrayRef> = batch.columns().to_vec();
     for (idx, v) in cols.into_iter().flatten() {
@@ -135,7 +182,8 @@ mod tests {
     /// (null, 25-34, f, A) it is still alone → loses the age band → (null, null, f, A) alone →
     /// loses gender → (null, null, null, A) joins row 3, which went the same way from
     /// (630, 65+, m, A). Row 4 is alone at branch B and, with nothing left to give but the
-    /// branch, ends as (null, null, null, null), still alone: reported below k.
+    /// branch, ends as (null, null, null, null), alone. No class holds more than k rows to
+    /// spare, so the smallest other class, rows 2 and 3, is emptied into it: a class of 3.
     #[test]
     fn suppresses_in_order_until_classes_reach_k() {
         let b = batch(&[
@@ -160,13 +208,26 @@ mod tests {
         );
         assert_eq!(
             col(&out, "branch"),
-            [Some("A"), Some("A"), Some("A"), Some("A"), None].map(|v| v.map(String::from))
+            [Some("A"), Some("A"), None, None, None].map(|v| v.map(String::from))
         );
         assert_eq!(s.by_column["postal_prefix"], 3);
         assert_eq!(s.by_column["age_band"], 3);
         assert_eq!(s.by_column["gender"], 3);
-        assert_eq!(s.by_column["branch"], 1);
-        assert_eq!(s.below_k_after, 1);
+        assert_eq!(s.by_column["branch"], 3);
+        assert_eq!(s.below_k_after, 0);
+    }
+
+    /// The empty class is filled from the rows a class holds beyond k: k = 3, a class of 5
+    /// and one odd row. The odd row ends empty and alone; two spare rows of the big class
+    /// join it, leaving 3 behind.
+    #[test]
+    fn empty_class_is_filled_from_spare_rows() {
+        let mut rows = vec![[Some("119"), Some("25-34"), Some("f"), Some("A")]; 5];
+        rows.push([Some("630"), Some("65+"), Some("m"), Some("B")]);
+        let (out, s) = enforce(&batch(&rows), 3).unwrap();
+        let branch = col(&out, "branch");
+        assert_eq!(branch.iter().filter(|v| v.is_some()).count(), 3);
+        assert_eq!(s.below_k_after, 0);
     }
 
     #[test]

@@ -134,6 +134,22 @@ pub struct MappedField {
     pub normalize: Normalize,
 }
 
+impl MappedField {
+    /// The value map applied to a trimmed cell (SPEC §4 value maps such as Ж → f).
+    pub fn mapped<'a>(&'a self, cell: &'a str) -> &'a str {
+        let t = cell.trim();
+        self.map.get(t).map(String::as_str).unwrap_or(t)
+    }
+
+    /// The id a pid is computed from (SPEC §3.2): the cell trimmed, the value map applied,
+    /// normalized as the mapping says; `None` when nothing is left. Every tool that
+    /// recomputes pids from a source (export, reidentify, check) goes through here.
+    pub fn source_id<'a>(&'a self, cell: &'a str) -> Option<std::borrow::Cow<'a, str>> {
+        let id = crate::pid::normalize(self.mapped(cell), self.normalize);
+        (!id.is_empty()).then_some(id)
+    }
+}
+
 /// One source file and its fields.
 #[derive(Debug, Clone)]
 pub struct TableMapping {

@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use clm_core::detect::{self, Detector};
 use clm_core::mapping::TableMapping;
-use clm_core::pid::normalize;
 use clm_core::schema::PrivacyClass;
 use clm_core::source::{open_table, RecordStatus};
 use clm_core::Result;
@@ -76,7 +75,9 @@ pub fn scan(tm: &TableMapping, rare_k: u32, show_progress: bool) -> Result<Vec<C
         if st != RecordStatus::Ok {
             continue;
         }
-        let cid = normalize(rec.get(client_idx).unwrap_or(""), client.normalize);
+        let cid = client
+            .source_id(rec.get(client_idx).unwrap_or(""))
+            .unwrap_or_default();
         for (k, f) in fields.iter().enumerate() {
             let raw = rec.get(idx[k]).unwrap_or("").trim();
             let v = f.map.get(raw).map(String::as_str).unwrap_or(raw);

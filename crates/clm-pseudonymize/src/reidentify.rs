@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use clm_core::keys::PseudonymKey;
 use clm_core::mapping::{MappedField, Mapping, TableMapping};
-use clm_core::pid::{normalize, Domain, Pseudonymizer};
+use clm_core::pid::{Domain, Pseudonymizer};
 use clm_core::schema::PrivacyClass;
 use clm_core::source::{self, open_table, RecordStatus, SourceReader};
 use clm_core::{Error, Result};
@@ -325,24 +325,15 @@ fn delimiter_name(d: u8) -> &'static str {
     }
 }
 
-/// The pid of a source client id, as the export computes it (`convert.rs`): the cell
-/// trimmed, the value map applied, normalized, hashed in the field's domain; `None` where
-/// the export rejects the row for an empty id.
+/// The pid of a source client id, as the export computes it (`MappedField::source_id`,
+/// hashed in the field's domain); `None` where the export rejects the row for an empty id.
 fn client_pid(
     raw: &str,
     field: &MappedField,
     domain: Domain,
     p: &Pseudonymizer,
 ) -> Option<[u8; 32]> {
-    let raw = raw.trim();
-    let raw = field.map.get(raw).map(String::as_str).unwrap_or(raw);
-    if raw.is_empty() {
-        return None;
-    }
-    let id = normalize(raw, field.normalize);
-    if id.is_empty() {
-        return None;
-    }
+    let id = field.source_id(raw)?;
     Some(p.pid_bytes(domain, &id))
 }
 

@@ -1,8 +1,7 @@
 -- @title Lifecycle stage of every client at D with flags; counts and shares of the base per stage, overall and per branch (SPEC §5.1)
 -- @requires clients: the base is the clients table
--- @requires memberships: stages are defined by memberships
--- @requires visits: `inactive` and `at_risk` count visits
--- @optional services: without it no client is `pt_engaged` and `starter_completed` is empty
+-- (the tables the stage rules read are declared by the lifecycle file: lifecycle.sql, or the
+-- one the profile's [queries] names instead)
 --
 -- Parameters: $as_of (D), the §5.1 parameters of the profile, and $stage_order (the order
 -- in which the summary lists the stages).

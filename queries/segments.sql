@@ -1,8 +1,7 @@
 -- @title The list the club acts on: every client's stage and flags at D, RFM segment, and the profile's recommended action for the stage (SPEC §5.1, §5.4)
 -- @requires clients: the list is of the clients of the bundle
--- @requires memberships: stages are defined by memberships
--- @requires visits: `inactive`, `at_risk` and the RFM scores count visits
--- @optional services: no client is `pt_engaged` and `starter_completed` is empty
+-- (the tables the stage rules read are declared by the lifecycle file: lifecycle.sql, or the
+-- one the profile's [queries] names instead)
 -- @optional sales: RFM monetary scores are all alike
 --
 -- One row per client of the base at D (the same clients and stages as segmentation.sql's

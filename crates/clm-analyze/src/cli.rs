@@ -87,16 +87,17 @@ pub enum Command {
         /// Read query files from DIR first (files there override the embedded ones)
         #[arg(long, value_name = "DIR")]
         queries: Option<PathBuf>,
-        /// Use this profile's defaults instead of the embedded fitness profile
-        #[arg(long, value_name = "FILE")]
-        profile: Option<PathBuf>,
+        /// Profile: fitness (default), classes, auto_service, b2b_service, or a profile FILE
+        #[arg(long, value_name = "NAME|FILE")]
+        profile: Option<String>,
     },
     /// Run a named analysis (see `list`)
     #[command(after_help = "Examples:\n  \
         clm-analyze run segmentation --bundle b --data-key kd.key\n  \
         clm-analyze run segmentation --bundle b --detail clients --format csv --out clients.csv\n  \
         clm-analyze run metrics --bundle b --grain quarter --param periods=4 --param renewal_grace_days=14\n  \
-        clm-analyze run cohorts --bundle b --detail cells --format json")]
+        clm-analyze run cohorts --bundle b --detail cells --format json\n  \
+        clm-analyze run list --name trial_follow_up --profile classes --bundle b --format csv --out calls.csv")]
     Run {
         /// The analysis: segmentation, metrics, funnel, rfm, rfm_summary, cohorts, ...
         name: String,
@@ -118,6 +119,12 @@ pub enum Command {
         /// Targets for `targets` (TOML; see examples/targets.toml)
         #[arg(long, value_name = "FILE")]
         targets: Option<PathBuf>,
+        /// The saved filter `list` evaluates: a [lists.NAME] of the profile or of --lists
+        #[arg(long = "name", value_name = "LIST")]
+        list_name: Option<String>,
+        /// More saved filters ([lists.NAME] tables; see examples/lists.toml)
+        #[arg(long, value_name = "FILE")]
+        lists: Option<PathBuf>,
         #[command(flatten)]
         params: ParamArgs,
         #[command(flatten)]
@@ -192,9 +199,10 @@ pub struct ParamArgs {
     /// Override one profile parameter (repeatable), e.g. --param inactive_days=14
     #[arg(long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
-    /// Profile file of parameters and stage names (default: the embedded profiles/fitness.toml)
-    #[arg(long, value_name = "FILE")]
-    pub profile: Option<PathBuf>,
+    /// The business profile: fitness (default), classes, auto_service, b2b_service (embedded),
+    /// or a profile FILE of parameters, stage names and actions (see profiles/)
+    #[arg(long, value_name = "NAME|FILE")]
+    pub profile: Option<String>,
     /// Language of stage names and recommended actions ($stage_labels, $stage_actions) and
     /// of the report
     #[arg(long, value_parser = ["ru", "en"], default_value = "ru")]
@@ -339,17 +347,43 @@ async fn dispatch(cli: Cli) -> std::result::Result<(), Fail> {
             queries,
             loyalty,
             targets,
+            list_name,
+            lists,
             params,
             out,
         } => {
             check_output(&out)?;
-            let library = library(queries.as_deref())?;
-            let analysis = library.analysis(&name).usage()?;
             let rules = match &loyalty {
                 Some(f) => Some(LoyaltyRules::load(f).usage()?),
                 None => None,
             };
-            let profile = load_profile_with(&params, grain.as_deref(), rules.as_ref())?;
+            let mut profile = load_profile_with(&params, grain.as_deref(), rules.as_ref())?;
+            if let Some(f) = &lists {
+                profile.add_lists(f).usage()?;
+            }
+            let library = library(queries.as_deref())?.for_profile(&profile);
+            let analysis = library.analysis(&name).usage()?;
+            match (name.as_str(), &list_name) {
+                ("list", Some(n)) => {
+                    let list = profile.list(n).usage()?.clone();
+                    for (k, v) in list.params(n) {
+                        profile.insert_param(k, v);
+                    }
+                }
+                ("list", None) => {
+                    return Err(Fail::Usage(anyhow!(
+                        "analysis `list` needs --name LIST (the profile {}'s lists: {})",
+                        profile.name,
+                        profile.lists.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )))
+                }
+                (_, Some(_)) => {
+                    return Err(Fail::Usage(anyhow!(
+                        "--name is for `run list` (a saved filter), not for `run {name}`"
+                    )))
+                }
+                _ => {}
+            }
             if name == "targets" {
                 let Some(file) = targets else {
                     return Err(Fail::Usage(anyhow!(
@@ -392,9 +426,15 @@ async fn dispatch(cli: Cli) -> std::result::Result<(), Fail> {
             out,
         } => {
             check_output(&out)?;
-            let library = library(queries.as_deref())?;
             let targets = Targets::load(&targets).usage()?;
             let profile = load_profile(&params, None)?;
+            let library = library(queries.as_deref())?.for_profile(&profile);
+            if !profile.applies("targets") {
+                return Err(Fail::Usage(anyhow!(
+                    "targets do not apply to profile {}",
+                    profile.name
+                )));
+            }
             let engine = open_engine(&bundles).await?;
             let as_of = as_of(&engine, &params)?;
             let result = targets
@@ -414,7 +454,6 @@ async fn dispatch(cli: Cli) -> std::result::Result<(), Fail> {
             params,
             out,
         } => {
-            let library = library(queries.as_deref())?;
             let targets = match &targets {
                 Some(f) => Some(Targets::load(f).usage()?),
                 None => None,
@@ -424,6 +463,7 @@ async fn dispatch(cli: Cli) -> std::result::Result<(), Fail> {
                 None => None,
             };
             let profile = load_profile(&params, None)?;
+            let library = library(queries.as_deref())?.for_profile(&profile);
             let opened = open_bundles(&bundles)?;
             let infos: Vec<BundleInfo> = opened
                 .iter()
@@ -496,7 +536,7 @@ fn load_profile_with(
     rules: Option<&LoyaltyRules>,
 ) -> std::result::Result<Profile, Fail> {
     let mut profile = match &params.profile {
-        Some(p) => Profile::load(p).usage()?,
+        Some(p) => Profile::named_or_file(p).usage()?,
         None => Profile::fitness(),
     };
     profile.set_lang(&params.lang).usage()?;
@@ -560,15 +600,16 @@ fn emit(outputs: &[Output], args: &OutputArgs) -> std::result::Result<(), Fail> 
     Ok(())
 }
 
-fn list(queries: Option<&Path>, profile: Option<&Path>) -> std::result::Result<(), Fail> {
+fn list(queries: Option<&Path>, profile: Option<&str>) -> std::result::Result<(), Fail> {
+    let profile = match profile {
+        Some(p) => Profile::named_or_file(p).usage()?,
+        None => Profile::fitness(),
+    };
     let library = match queries {
         Some(dir) => Library::with_dir(dir).usage()?,
         None => Library::embedded(),
-    };
-    let profile = match profile {
-        Some(p) => Profile::load(p).usage()?,
-        None => Profile::fitness(),
-    };
+    }
+    .for_profile(&profile);
     let analyses: Vec<_> = library
         .names()
         .into_iter()
@@ -584,7 +625,7 @@ fn list(queries: Option<&Path>, profile: Option<&Path>) -> std::result::Result<(
                 !matches!(
                     p.as_str(),
                     "stage_order" | "stage_actions" | "stage_labels" | "tables_present"
-                )
+                ) && !p.starts_with("list_")
             })
             .map(|p| match p.as_str() {
                 "as_of" => "as_of=<bundle as-of>".to_string(),
@@ -605,11 +646,14 @@ fn list(queries: Option<&Path>, profile: Option<&Path>) -> std::result::Result<(
             .filter(|o| o.detail)
             .map(|o| o.name.as_str())
             .collect();
-        let detail = if details.is_empty() {
+        let mut detail = if details.is_empty() {
             String::new()
         } else {
             format!("; --detail {}", details.join("|"))
         };
+        if a.params.iter().any(|p| p.starts_with("list_")) {
+            detail.push_str("; --name LIST");
+        }
         println!(
             "{:width$}  {}  [{}{}]",
             a.name,
@@ -617,6 +661,17 @@ fn list(queries: Option<&Path>, profile: Option<&Path>) -> std::result::Result<(
             params.join(" "),
             detail
         );
+    }
+    println!(
+        "\nprofile {} ({}): {}",
+        profile.name, profile.origin, profile.description
+    );
+    if !profile.lists.is_empty() {
+        println!("saved filters (run list --name LIST):");
+        let w = profile.lists.keys().map(|k| k.len()).max().unwrap_or(0);
+        for (name, l) in &profile.lists {
+            println!("  {name:w$}  {}", l.description);
+        }
     }
     Ok(())
 }

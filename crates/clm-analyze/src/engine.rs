@@ -116,9 +116,12 @@ impl Default for Engine {
 
 impl Engine {
     pub fn new() -> Engine {
-        let config = SessionConfig::new()
+        let mut config = SessionConfig::new()
             .with_information_schema(true)
             .with_default_catalog_and_schema("clm", "bundle");
+        // Parquet strings are read as Utf8, the canonical type, rather than as Utf8View:
+        // `crate::bundles` would otherwise copy every string column of every row into Utf8.
+        config.options_mut().execution.parquet.schema_force_view_types = false;
         Engine {
             ctx: SessionContext::new_with_config(config),
             tables: BTreeMap::new(),

@@ -31,8 +31,8 @@ pub enum Kind {
 /// How the figure named `name` (a column of an output) is shown.
 pub fn kind_of(name: &str) -> Kind {
     match name {
-        "revenue" | "revenue_per_visit" | "cost" | "mean_monetary" | "monetary"
-        | "max_point_value" | "point_value" => Kind::Money,
+        "revenue" | "revenue_per_visit" | "new_money" | "portfolio_revenue" | "cost"
+        | "mean_monetary" | "monetary" | "max_point_value" | "point_value" => Kind::Money,
         "new_clients"
         | "leads"
         | "clients"
@@ -52,7 +52,8 @@ pub fn kind_of(name: &str) -> Kind {
         | "due"
         | "done"
         | "retained"
-        | "baseline_periods_used" => Kind::Count,
+        | "baseline_periods_used"
+        | "accounts" => Kind::Count,
         n if n.ends_with("_rate")
             || n.ends_with("_share")
             || n.ends_with("conversion")

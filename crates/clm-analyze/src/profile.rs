@@ -19,6 +19,34 @@ use serde::Deserialize;
 /// The default profile, embedded at build time.
 pub const FITNESS: &str = include_str!("../../../profiles/fitness.toml");
 
+/// Every embedded profile, by name (`--profile NAME`); the first is the default.
+pub const EMBEDDED: &[(&str, &str)] = &[
+    ("fitness", FITNESS),
+    ("classes", include_str!("../../../profiles/classes.toml")),
+    (
+        "auto_service",
+        include_str!("../../../profiles/auto_service.toml"),
+    ),
+    (
+        "b2b_service",
+        include_str!("../../../profiles/b2b_service.toml"),
+    ),
+];
+
+/// The report's sections (`[report] sections`), each drawn from the analyses named beside it.
+pub const REPORT_SECTIONS: &[(&str, &[&str])] = &[
+    ("summary", &["segmentation"]),
+    ("stages", &["segmentation"]),
+    ("actions", &["segments"]),
+    ("funnel", &["funnel"]),
+    ("cohorts", &["cohorts"]),
+    ("trends", &["metrics"]),
+    ("rfm", &["rfm"]),
+    ("targets", &["targets"]),
+    ("loyalty", &["loyalty"]),
+    ("coverage", &["coverage"]),
+];
+
 /// Parameters every profile must define, because the embedded queries use them.
 pub const GRAINS: [&str; 3] = ["week", "month", "quarter"];
 
@@ -116,6 +144,87 @@ struct ProfileFile {
     /// `[stage_labels.LANG]`: stage -> the stage's name for people.
     #[serde(default)]
     stage_labels: BTreeMap<String, BTreeMap<String, String>>,
+    /// The analyses that apply (empty: all).
+    #[serde(default)]
+    analyses: Vec<String>,
+    /// `[queries]`: query file -> the file this profile uses instead.
+    #[serde(default)]
+    queries: BTreeMap<String, String>,
+    #[serde(default)]
+    report: Option<ReportSpec>,
+    /// `[lists.NAME]`: saved filters (`clm-analyze run list --name NAME`).
+    #[serde(default)]
+    lists: BTreeMap<String, SavedList>,
+}
+
+/// `[report]`: which sections the report has, in page order, and the figures of its summary.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSpec {
+    pub sections: Vec<String>,
+    /// Metrics (columns of the `metrics` analysis) shown as the summary's figures for the
+    /// last complete month.
+    #[serde(default)]
+    pub summary_metrics: Vec<String>,
+}
+
+impl Default for ReportSpec {
+    fn default() -> ReportSpec {
+        ReportSpec {
+            sections: REPORT_SECTIONS.iter().map(|(s, _)| s.to_string()).collect(),
+            summary_metrics: vec![],
+        }
+    }
+}
+
+/// A saved filter: the clients of the base at D that meet every condition given (an empty
+/// list or a missing key is no condition). `clm-analyze run list --name NAME` evaluates it
+/// into a list of pseudonyms the club turns back into a call list on site.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SavedList {
+    #[serde(default)]
+    pub description: String,
+    /// Stages at D (names of `[stages] order`).
+    #[serde(default)]
+    pub stage: Vec<String>,
+    /// Branches of the clients table.
+    #[serde(default)]
+    pub branch: Vec<String>,
+    /// Products of the client's latest membership started by D (a school's programme).
+    #[serde(default)]
+    pub programme: Vec<String>,
+    /// Age bands (`18-24`, `65+`, ...).
+    #[serde(default)]
+    pub age_band: Vec<String>,
+    /// true: at least one open invoice (a sale with payment_status `open`) sold by D;
+    /// false: none.
+    #[serde(default)]
+    pub open_invoices: Option<bool>,
+}
+
+impl SavedList {
+    /// The conditions as the placeholders `list.sql` reads.
+    pub fn params(&self, name: &str) -> Vec<(&'static str, Param)> {
+        vec![
+            ("list_name", Param::Str(name.to_string())),
+            ("list_stage", Param::List(self.stage.clone())),
+            ("list_branch", Param::List(self.branch.clone())),
+            ("list_programme", Param::List(self.programme.clone())),
+            ("list_age_band", Param::List(self.age_band.clone())),
+            (
+                "list_open_invoices",
+                Param::Str(
+                    match self.open_invoices {
+                        None => "any",
+                        Some(true) => "yes",
+                        Some(false) => "no",
+                    }
+                    .to_string(),
+                ),
+            ),
+        ]
+    }
 }
 
 #[derive(Deserialize)]
@@ -139,6 +248,14 @@ pub struct Profile {
     pub stage_labels: BTreeMap<String, BTreeMap<String, String>>,
     /// The language of the texts bound as `$stage_actions` / `$stage_labels` (`ru`, `en`).
     pub lang: String,
+    /// The analyses that apply to this profile (empty: every analysis).
+    pub analyses: Vec<String>,
+    /// Query files this profile replaces: `lifecycle.sql` -> `lifecycle_classes.sql`.
+    pub queries: BTreeMap<String, String>,
+    /// The report's sections and summary figures.
+    pub report: ReportSpec,
+    /// Saved filters, by name.
+    pub lists: BTreeMap<String, SavedList>,
 }
 
 /// Languages of the texts (`--lang`).
@@ -147,8 +264,34 @@ pub const LANGS: [&str; 2] = ["ru", "en"];
 impl Profile {
     /// The embedded `profiles/fitness.toml`.
     pub fn fitness() -> Profile {
-        Profile::parse(FITNESS, "embedded profiles/fitness.toml")
-            .expect("the embedded fitness profile is valid (tested)")
+        Profile::embedded("fitness").expect("the embedded fitness profile is valid (tested)")
+    }
+
+    /// An embedded profile by name (`fitness`, `classes`, `auto_service`, `b2b_service`).
+    pub fn embedded(name: &str) -> Result<Profile> {
+        let (_, text) = EMBEDDED.iter().find(|(n, _)| *n == name).ok_or_else(|| {
+            anyhow!(
+                "no embedded profile {name:?} (known: {})",
+                EMBEDDED
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?;
+        Profile::parse(text, &format!("embedded profiles/{name}.toml"))
+    }
+
+    /// `--profile VALUE`: a profile file if VALUE is a path to one, else an embedded profile
+    /// by name (a name that is neither gets the list of embedded names).
+    pub fn named_or_file(value: &str) -> Result<Profile> {
+        let path = Path::new(value);
+        let looks_like_path = value.contains(['/', '\\']) || value.ends_with(".toml");
+        if path.exists() || looks_like_path {
+            Profile::load(path)
+        } else {
+            Profile::embedded(value)
+        }
     }
 
     pub fn load(path: &Path) -> Result<Profile> {
@@ -201,6 +344,10 @@ impl Profile {
             actions: file.actions,
             stage_labels: file.stage_labels,
             lang: LANGS[0].to_string(),
+            analyses: file.analyses,
+            queries: file.queries,
+            report: file.report.unwrap_or_default(),
+            lists: file.lists,
         };
         profile.check()?;
         Ok(profile)
@@ -263,6 +410,88 @@ impl Profile {
                 }
             }
         }
+        self.check_queries_and_report()
+    }
+
+    fn check_queries_and_report(&self) -> Result<()> {
+        let origin = &self.origin;
+        for (from, to) in &self.queries {
+            for f in [from, to] {
+                if !f.ends_with(".sql") || f.contains('/') || f.contains('\\') || f.starts_with('.')
+                {
+                    bail!("profile {origin}: [queries] {from:?} = {to:?}: give plain NAME.sql file names");
+                }
+            }
+        }
+        for s in &self.report.sections {
+            if !REPORT_SECTIONS.iter().any(|(k, _)| k == s) {
+                bail!(
+                    "profile {origin}: [report] sections: no section {s:?} (known: {})",
+                    REPORT_SECTIONS
+                        .iter()
+                        .map(|(k, _)| *k)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            if let Some((_, needs)) = REPORT_SECTIONS.iter().find(|(k, _)| k == s) {
+                for a in needs.iter() {
+                    if !self.applies(a) {
+                        bail!("profile {origin}: [report] section {s} needs analysis {a}, which `analyses` does not list");
+                    }
+                }
+            }
+        }
+        for (name, list) in &self.lists {
+            if !is_identifier(name) {
+                bail!("profile {origin}: [lists.{name}]: a list name is lowercase letters, digits and _");
+            }
+            for st in &list.stage {
+                if !self.stage_order.contains(st) {
+                    bail!("profile {origin}: [lists.{name}] stage {st:?} is not in [stages] order");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether analysis `name` applies to this profile.
+    pub fn applies(&self, name: &str) -> bool {
+        self.analyses.is_empty() || self.analyses.iter().any(|a| a == name)
+    }
+
+    /// The saved filter `name` (`[lists.NAME]`), or an error listing the known ones.
+    pub fn list(&self, name: &str) -> Result<&SavedList> {
+        self.lists.get(name).ok_or_else(|| {
+            anyhow!(
+                "profile {} has no list {name:?} (known: {}); lists are [lists.NAME] tables of the profile or of --lists FILE",
+                self.name,
+                if self.lists.is_empty() {
+                    "none".to_string()
+                } else {
+                    self.lists.keys().cloned().collect::<Vec<_>>().join(", ")
+                }
+            )
+        })
+    }
+
+    /// Adds the `[lists.NAME]` tables of a lists file (`--lists FILE`); a name the profile
+    /// has already is replaced.
+    pub fn add_lists(&mut self, path: &Path) -> Result<()> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct ListsFile {
+            lists: BTreeMap<String, SavedList>,
+        }
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read lists file {}", path.display()))?;
+        let file: ListsFile =
+            toml::from_str(&text).with_context(|| format!("lists file {}", path.display()))?;
+        let mut next = self.clone();
+        next.lists.extend(file.lists);
+        next.check_queries_and_report()
+            .with_context(|| format!("lists file {}", path.display()))?;
+        *self = next;
         Ok(())
     }
 

@@ -61,6 +61,28 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ),
     ("targets.sql", include_str!("../../../queries/targets.sql")),
     ("loyalty.sql", include_str!("../../../queries/loyalty.sql")),
+    ("list.sql", include_str!("../../../queries/list.sql")),
+    ("current.sql", include_str!("../../../queries/current.sql")),
+    (
+        "lifecycle_classes.sql",
+        include_str!("../../../queries/lifecycle_classes.sql"),
+    ),
+    (
+        "lifecycle_auto_service.sql",
+        include_str!("../../../queries/lifecycle_auto_service.sql"),
+    ),
+    (
+        "lifecycle_b2b_service.sql",
+        include_str!("../../../queries/lifecycle_b2b_service.sql"),
+    ),
+    (
+        "metrics_classes.sql",
+        include_str!("../../../queries/metrics_classes.sql"),
+    ),
+    (
+        "metrics_b2b_service.sql",
+        include_str!("../../../queries/metrics_b2b_service.sql"),
+    ),
 ];
 
 /// The named analyses, in the order `list` shows them.
@@ -75,6 +97,7 @@ pub const ANALYSES: &[&str] = &[
     "coverage",
     "loyalty",
     "targets",
+    "list",
 ];
 
 /// A table an analysis reads, and why.
@@ -121,11 +144,29 @@ impl Analysis {
 #[derive(Debug, Clone, Default)]
 pub struct Library {
     dir: Option<PathBuf>,
+    /// The profile's `[queries]`: a file name -> the file used in its place.
+    swaps: BTreeMap<String, String>,
+    /// The profile's `analyses` (empty: all).
+    only: Vec<String>,
+    /// The profile's name, for messages.
+    profile: String,
 }
 
 impl Library {
     pub fn embedded() -> Library {
-        Library { dir: None }
+        Library::default()
+    }
+
+    /// This library as `profile` uses it: the query files its `[queries]` names replace the
+    /// ones of the same name (wherever they are read or included), and only the analyses
+    /// its `analyses` lists are offered.
+    pub fn for_profile(&self, profile: &crate::profile::Profile) -> Library {
+        Library {
+            dir: self.dir.clone(),
+            swaps: profile.queries.clone(),
+            only: profile.analyses.clone(),
+            profile: profile.name.clone(),
+        }
     }
 
     /// Files in `dir` override the embedded ones of the same name; others stay embedded.
@@ -135,6 +176,7 @@ impl Library {
         }
         Ok(Library {
             dir: Some(dir.to_path_buf()),
+            ..Library::default()
         })
     }
 
@@ -161,6 +203,9 @@ impl Library {
             }
             names.extend(extra);
         }
+        if !self.only.is_empty() {
+            names.retain(|n| self.only.contains(n));
+        }
         names
     }
 
@@ -186,6 +231,13 @@ impl Library {
 
     /// Load and parse analysis `name` (file `NAME.sql`).
     pub fn analysis(&self, name: &str) -> Result<Analysis> {
+        if !self.only.is_empty() && !self.only.iter().any(|n| n == name) {
+            bail!(
+                "analysis {name:?} does not apply to profile {} (its analyses: {})",
+                self.profile,
+                self.only.join(", ")
+            );
+        }
         if !self.names().iter().any(|n| n == name) {
             bail!(
                 "no analysis named {name:?} (known: {}; `clm-analyze list` describes them)",
@@ -240,6 +292,8 @@ impl Library {
                 stack.join(" -> ")
             );
         }
+        // the profile's replacement, if it names one (replacements are not replaced again)
+        let file = self.swaps.get(file).map(String::as_str).unwrap_or(file);
         if !done.insert(file.to_string()) {
             return Ok(());
         }

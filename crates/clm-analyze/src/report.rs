@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 
 use crate::charts::{self, esc, Bar, Bullet, Series, Step, PALETTE};
@@ -23,7 +23,7 @@ use crate::forms::{self, period_label};
 use crate::frame::{Frame, Val};
 use crate::i18n::{kind_of, Kind, Messages};
 use crate::loyalty::LoyaltyRules;
-use crate::profile::Profile;
+use crate::profile::{Profile, REPORT_SECTIONS};
 use crate::queries::Library;
 use crate::targets::Targets;
 
@@ -115,20 +115,37 @@ pub async fn gather(engine: &Engine, opts: &ReportOptions<'_>) -> Result<Gathere
     let lib = opts.library;
     let p = opts.profile;
     let d = opts.as_of;
-    g.run(engine, lib, "coverage", "coverage", p, d).await?;
-    g.run(engine, lib, "segmentation", "segmentation", p, d)
-        .await?;
-    g.run(engine, lib, "segments", "segments", p, d).await?;
-    for (_, grain) in forms::SHEETS {
-        let mut pg = p.clone();
-        pg.set_grain(grain)?;
-        g.run(engine, lib, &format!("metrics_{grain}"), "metrics", &pg, d)
+    // Only the analyses the profile's sections draw on (segments.csv is always written).
+    let wanted = |a: &str| {
+        a == "segments"
+            || p.report.sections.iter().any(|s| {
+                REPORT_SECTIONS
+                    .iter()
+                    .any(|(k, needs)| k == s && needs.contains(&a))
+            })
+    };
+    if wanted("coverage") {
+        g.run(engine, lib, "coverage", "coverage", p, d).await?;
+    }
+    if wanted("segmentation") {
+        g.run(engine, lib, "segmentation", "segmentation", p, d)
             .await?;
     }
-    g.run(engine, lib, "funnel", "funnel", p, d).await?;
-    g.run(engine, lib, "rfm", "rfm", p, d).await?;
-    g.run(engine, lib, "cohorts", "cohorts", p, d).await?;
-    if let Some(t) = opts.targets {
+    g.run(engine, lib, "segments", "segments", p, d).await?;
+    if wanted("metrics") {
+        for (_, grain) in forms::SHEETS {
+            let mut pg = p.clone();
+            pg.set_grain(grain)?;
+            g.run(engine, lib, &format!("metrics_{grain}"), "metrics", &pg, d)
+                .await?;
+        }
+    }
+    for a in ["funnel", "rfm", "cohorts"] {
+        if wanted(a) {
+            g.run(engine, lib, a, a, p, d).await?;
+        }
+    }
+    if let (Some(t), true) = (opts.targets, wanted("targets")) {
         let t0 = Instant::now();
         match t.run(engine, lib, p, d).await {
             Ok(r) => g.add("targets", r.outputs, r.notes)?,
@@ -139,7 +156,7 @@ pub async fn gather(engine: &Engine, opts: &ReportOptions<'_>) -> Result<Gathere
         }
         g.timings.push(("targets".into(), t0.elapsed()));
     }
-    if let Some(rules) = opts.loyalty {
+    if let (Some(rules), true) = (opts.loyalty, wanted("loyalty")) {
         let mut pl = p.clone();
         rules.apply(&mut pl);
         g.run(engine, lib, "loyalty", "loyalty", &pl, d).await?;
@@ -298,15 +315,11 @@ impl Writer<'_> {
         if let Some(m) = self.g.frame("metrics_month.metrics") {
             if let Some(last) = m.rows_where("branch", "(all)").last() {
                 let period = period_label("month", &m.get(last, "period_start").text());
-                for metric in [
-                    "new_clients",
-                    "leads",
-                    "renewal_rate",
-                    "churn_rate",
-                    "active_share",
-                    "revenue",
-                    "nps",
-                ] {
+                for metric in &self.opts.profile.report.summary_metrics {
+                    let metric = metric.as_str();
+                    if !m.columns.iter().any(|c| c == metric) {
+                        continue;
+                    }
                     let v = m.get(last, metric);
                     if !v.is_null() {
                         figures.push((
@@ -1223,12 +1236,6 @@ impl Writer<'_> {
     }
 }
 
-/// The report's sections, in page order.
-pub const SECTIONS: [&str; 10] = [
-    "summary", "stages", "actions", "funnel", "cohorts", "trends", "rfm", "targets", "loyalty",
-    "coverage",
-];
-
 const CSS: &str = "
 :root { --ink: #222; --muted: #666; --line: #e3e3e3; --accent: #4e79a7; }
 * { box-sizing: border-box; }
@@ -1276,19 +1283,29 @@ pub fn render(g: &Gathered, opts: &ReportOptions<'_>) -> Result<(String, Vec<(St
         files: vec![],
     };
     let mut body = String::new();
-    body.push_str(&w.summary());
-    body.push_str(&w.stages());
-    body.push_str(&w.actions());
-    body.push_str(&w.funnel());
-    body.push_str(&w.cohorts());
-    body.push_str(&w.trends());
-    body.push_str(&w.rfm());
-    body.push_str(&w.targets());
-    body.push_str(&w.loyalty());
-    body.push_str(&w.coverage());
+    // the profile's sections, in its order
+    for id in &opts.profile.report.sections {
+        body.push_str(&match id.as_str() {
+            "summary" => w.summary(),
+            "stages" => w.stages(),
+            "actions" => w.actions(),
+            "funnel" => w.funnel(),
+            "cohorts" => w.cohorts(),
+            "trends" => w.trends(),
+            "rfm" => w.rfm(),
+            "targets" => w.targets(),
+            "loyalty" => w.loyalty(),
+            "coverage" => w.coverage(),
+            other => bail!("report: no section {other:?}"),
+        });
+    }
+    if !opts.profile.report.sections.iter().any(|s| s == "actions") {
+        // segments.csv, the list the club acts on, goes with every report
+        let _ = w.actions();
+    }
     let as_of = opts.as_of.to_string();
     let mut nav = String::from("<nav><ul>");
-    for id in SECTIONS {
+    for id in &opts.profile.report.sections {
         if body.contains(&format!("<section id=\"{id}\">")) {
             let _ = write!(
                 nav,
@@ -1326,6 +1343,10 @@ pub fn write(g: &Gathered, opts: &ReportOptions<'_>, out: &Path) -> Result<Vec<P
     let html = out.join("report.html");
     std::fs::write(&html, page).with_context(|| format!("cannot write {}", html.display()))?;
     written.push(html);
+    if !opts.profile.report.sections.iter().any(|s| s == "trends") {
+        // no period metrics in this profile's report: no statistics forms either
+        return write_files(out, files, written);
+    }
     let msgs = Messages::new(&opts.profile.lang)?;
     let data: Vec<forms::GrainData<'_>> = forms::SHEETS
         .iter()
@@ -1340,6 +1361,15 @@ pub fn write(g: &Gathered, opts: &ReportOptions<'_>, out: &Path) -> Result<Vec<P
     forms::write(&xlsx, &msgs, opts.as_of, &data)
         .with_context(|| format!("cannot write {}", xlsx.display()))?;
     written.push(xlsx);
+    write_files(out, files, written)
+}
+
+/// Writes the CSV files beside the page.
+fn write_files(
+    out: &Path,
+    files: Vec<(String, String)>,
+    mut written: Vec<PathBuf>,
+) -> Result<Vec<PathBuf>> {
     for (name, text) in files {
         let p = out.join(&name);
         std::fs::write(&p, text).with_context(|| format!("cannot write {}", p.display()))?;

@@ -141,7 +141,13 @@ fn a_real_bundle_gives_the_same_stages_as_in_memory_tables() {
             continue;
         }
         let a = Library::embedded().analysis(name).unwrap();
-        rt.block_on(engine.run(&a, &with_rules, date("2024-03-18"), None))
+        let mut p = with_rules.clone();
+        if *name == "list" {
+            for (k, v) in p.list("win_back").unwrap().clone().params("win_back") {
+                p.insert_param(k, v);
+            }
+        }
+        rt.block_on(engine.run(&a, &p, date("2024-03-18"), None))
             .unwrap_or_else(|e| panic!("{name}: {e:#}"));
     }
 }
@@ -656,8 +662,14 @@ fn list_shows_every_analysis_on_one_line_with_its_defaults() {
     let out = bin().arg("list").output().unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     let text = stdout_of(&out);
-    let lines: Vec<&str> = text.lines().collect();
+    // one line per analysis, then a blank line and the profile with its saved filters
+    let lines: Vec<&str> = text.lines().take_while(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), clm_analyze::queries::ANALYSES.len(), "{text}");
+    assert!(
+        text.contains("\nprofile fitness (embedded profiles/fitness.toml)"),
+        "{text}"
+    );
+    assert!(text.contains("  renewal_calls  "), "{text}");
     let seg = lines
         .iter()
         .find(|l| l.starts_with("segmentation "))

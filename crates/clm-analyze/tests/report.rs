@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use clm_analyze::loyalty::LoyaltyRules;
-use clm_analyze::report::{self, ReportOptions, SECTIONS};
+use clm_analyze::report::{self, ReportOptions};
 use clm_analyze::targets::Targets;
 use clm_analyze::{Library, Profile};
 use clm_core::bundle::{BundleWriter, ManifestDraft};
@@ -301,7 +301,12 @@ fn the_page_has_every_section_and_chart_and_fetches_nothing() {
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("<html lang=\"ru\">"), "Russian by default");
     assert!(html.contains("Этапы жизненного цикла"));
-    for id in SECTIONS {
+    for id in Profile::fitness()
+        .report
+        .sections
+        .iter()
+        .map(String::as_str)
+    {
         assert!(
             html.contains(&format!("<section id=\"{id}\">")),
             "section {id} missing"
@@ -333,7 +338,12 @@ fn the_page_has_every_section_and_chart_and_fetches_nothing() {
         );
     }
     assert!(links >= 12, "{links} CSV links");
-    for id in SECTIONS {
+    for id in Profile::fitness()
+        .report
+        .sections
+        .iter()
+        .map(String::as_str)
+    {
         let start = html.find(&format!("<section id=\"{id}\">")).unwrap();
         let end = start + html[start..].find("</section>").unwrap();
         let sec = &html[start..end];
@@ -621,7 +631,12 @@ fn the_page_renders_in_headless_chromium() {
         logs.path(),
     );
     assert!(ok, "chromium failed: {log}");
-    for id in SECTIONS {
+    for id in Profile::fitness()
+        .report
+        .sections
+        .iter()
+        .map(String::as_str)
+    {
         assert!(
             dom.contains(&format!("<section id=\"{id}\">")),
             "rendered DOM lacks section {id}"

@@ -55,11 +55,12 @@ pub enum Detector {
     Inn,
     FullName,
     Iban,
+    Vin,
 }
 
 impl Detector {
     /// Every detector, in scan order.
-    pub const ALL: [Detector; 8] = [
+    pub const ALL: [Detector; 9] = [
         Detector::Email,
         Detector::Phone,
         Detector::PaymentCard,
@@ -68,6 +69,7 @@ impl Detector {
         Detector::Inn,
         Detector::FullName,
         Detector::Iban,
+        Detector::Vin,
     ];
 
     /// Stable snake_case name, used in configs and reports (it never changes, so reports of
@@ -82,6 +84,7 @@ impl Detector {
             Detector::Inn => "inn",
             Detector::FullName => "full_name",
             Detector::Iban => "iban",
+            Detector::Vin => "vin",
         }
     }
 
@@ -117,6 +120,7 @@ impl Detector {
             Detector::Inn => find_inn(text),
             Detector::FullName => find_full_name(text),
             Detector::Iban => find_iban(text),
+            Detector::Vin => find_vin(text),
         }
     }
 
@@ -239,6 +243,9 @@ impl DetectorSet {
         }
         if p.upper && text.len() >= 15 {
             mask |= Detector::Iban.bit();
+        }
+        if p.upper && text.len() >= VIN_LEN {
+            mask |= Detector::Vin.bit();
         }
         mask &= self.mask;
         // Last and only when asked for: the one pre-filter that is a second pass over the text.
@@ -1046,6 +1053,40 @@ fn find_iban(text: &str) -> Option<Range<usize>> {
     })
 }
 
+const VIN_LEN: usize = 17;
+
+/// A vehicle identification number (ISO 3779): a standalone token of 17 capitals and digits
+/// without I, O and Q, holding a letter, whose last four characters are digits (the serial
+/// number, numeric for every maker). A VIN names one car and, through its registration, its
+/// owner. No check digit: only North American VINs carry one. Lowercase is not taken: VINs
+/// are written in capitals, and pseudonyms (lowercase hex) must never come near this check.
+fn find_vin(text: &str) -> Option<Range<usize>> {
+    let b = text.as_bytes();
+    let vin_char =
+        |c: u8| c.is_ascii_digit() || (c.is_ascii_uppercase() && !matches!(c, b'I' | b'O' | b'Q'));
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        // a token: a maximal run of ASCII letters and digits
+        let start = i;
+        while i < b.len() && b[i].is_ascii_alphanumeric() {
+            i += 1;
+        }
+        let tok = &b[start..i];
+        if tok.len() == VIN_LEN
+            && tok.iter().all(|&c| vin_char(c))
+            && tok.iter().any(|c| c.is_ascii_uppercase())
+            && tok[VIN_LEN - 4..].iter().all(u8::is_ascii_digit)
+        {
+            return Some(start..i);
+        }
+    }
+    None
+}
+
 /// Reads an IBAN of `len` characters at `start`; returns its end offset if valid.
 fn iban_at(b: &[u8], start: usize, len: usize) -> Option<usize> {
     let check = (b[start + 2] - b'0') * 10 + (b[start + 3] - b'0');
@@ -1128,6 +1169,42 @@ fn iban_length(cc: [u8; 2]) -> Option<usize> {
         b"RU" => 33,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod vin_tests {
+    use super::*;
+
+    #[test]
+    fn vins_are_found_as_whole_tokens() {
+        // synthetic VINs of a Russian and a European maker's shape
+        for text in [
+            "XTA21990012345678",
+            "VIN: WVWZZZ1KZ6W000001",
+            "авто XW8ZZZ61ZJG012345, ТО",
+        ] {
+            assert!(Detector::Vin.find(text).is_some(), "{text}");
+            assert_eq!(first_hit(text), Some(Detector::Vin), "{text}");
+        }
+        let r = Detector::Vin.find("VIN: WVWZZZ1KZ6W000001").unwrap();
+        assert_eq!(r, 5..22);
+    }
+
+    #[test]
+    fn near_misses_and_pseudonyms_are_not_vins() {
+        for text in [
+            "XTA2199001234567",                 // 16 characters
+            "XTA219900123456789",               // 18 characters
+            "XTA2199001234567X",                // the serial ends in a letter
+            "XTAI1990012345678",                // I is not a VIN character
+            "12345678901234567",                // digits only: no letter
+            "xta21990012345678",                // lowercase
+            "4f1c2e8a9b7d6c5e4f1c2e8a9b7d6c5e", // a pseudonym
+            "Lada Vesta 1.6 MT",
+        ] {
+            assert_eq!(Detector::Vin.find(text), None, "{text}");
+        }
+    }
 }
 
 #[cfg(test)]

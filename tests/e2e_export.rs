@@ -291,3 +291,175 @@ fn kill_9_during_export_leaves_nothing_that_looks_like_a_bundle() {
     Bundle::open(&out, &kd).unwrap();
     assert!(!staging.exists());
 }
+
+/// The settings under which DuckDB (1.5.5 to 2.0.0) reads bundle files with filters: no filter,
+/// join filter or Top-N filter pushed into the Parquet scan. DuckDB's reader decrypts the pages
+/// of a column that a pushed filter is evaluated on without the AAD that Parquet modular
+/// encryption prescribes (it sets up the AAD only for columns it reads without a filter), so
+/// any PME file written by another writer (arrow-rs, Arrow C++) fails there with "Computed AES
+/// tag differs from read AES tag". README "Reading a bundle with DuckDB" says the same.
+const DUCKDB_NO_SCAN_FILTERS: &str =
+    "SET disabled_optimizers = 'filter_pushdown,join_filter_pushdown,top_n'";
+
+#[test]
+fn duckdb_filters_on_bundle_columns_match_a_full_scan() {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::TimestampMillisecondType;
+    use arrow_array::Array;
+
+    let club = Club::new(400, 5, clm_synth::Encoding::Utf8);
+    let out = club.export("bundle");
+    let b = club.open(&out);
+
+    // The expected answers, computed here from the bundle read with arrow-rs.
+    let mut visits: Vec<(Option<String>, Option<i64>)> = Vec::new();
+    for batch in table(&b, "visits") {
+        let pid = batch
+            .column_by_name("client_pid")
+            .unwrap()
+            .as_string::<i32>();
+        let at = batch
+            .column_by_name("visited_at")
+            .unwrap()
+            .as_primitive::<TimestampMillisecondType>();
+        for i in 0..batch.num_rows() {
+            visits.push((
+                pid.is_valid(i).then(|| pid.value(i).to_string()),
+                at.is_valid(i).then(|| at.value(i) / 1000),
+            ));
+        }
+    }
+    let fmt = |s: i64| {
+        chrono::DateTime::from_timestamp(s, 0)
+            .unwrap()
+            .naive_utc()
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    let mut times: Vec<i64> = visits.iter().filter_map(|v| v.1).collect();
+    times.sort_unstable();
+    let since = times[times.len() / 2];
+    let mut pids: Vec<&String> = visits.iter().filter_map(|v| v.0.as_ref()).collect();
+    pids.sort_unstable();
+    let pid = pids[pids.len() / 2].clone();
+    let women: HashSet<String> = {
+        let c = column_strings(&b, "clients", "client_pid");
+        let g = column_strings(&b, "clients", "gender");
+        c.into_iter()
+            .zip(g)
+            .filter(|(_, g)| g.as_deref() == Some("f"))
+            .filter_map(|(c, _)| c)
+            .collect()
+    };
+    let n_since = visits
+        .iter()
+        .filter(|v| v.1.is_some_and(|t| t >= since))
+        .count();
+    let expected = serde_json::json!({
+        "visits_since": n_since,
+        "pids_since": visits
+            .iter()
+            .filter(|v| v.1.is_some_and(|t| t >= since))
+            .filter_map(|v| v.0.as_ref())
+            .collect::<HashSet<_>>()
+            .len(),
+        "visits_of_pid": visits.iter().filter(|v| v.0.as_ref() == Some(&pid)).count(),
+        "visits_pid_ge": visits.iter().filter(|v| v.0.as_ref().is_some_and(|p| *p >= pid)).count(),
+        "visits_of_women": visits
+            .iter()
+            .filter(|v| v.0.as_ref().is_some_and(|p| women.contains(p)))
+            .count(),
+        "latest_3": times.iter().rev().take(3).map(|&t| fmt(t)).collect::<Vec<_>>(),
+    });
+    // The filters select some rows but not all, so that DuckDB cannot settle them from the
+    // row group statistics and has to evaluate them on the pages.
+    for k in ["visits_since", "visits_pid_ge", "visits_of_women"] {
+        let n = expected[k].as_u64().unwrap() as usize;
+        assert!(n > 0 && n < visits.len(), "{k}: {n} of {}", visits.len());
+    }
+
+    if !duckdb_available() {
+        return;
+    }
+    let script = r#"
+import sys, json, duckdb
+from datetime import datetime
+bundle, key, since, pid, no_scan_filters = sys.argv[1:6]
+src = lambda t: f"read_parquet('{bundle}/{t}.parquet', encryption_config={{footer_key: 'k'}})"
+queries = {
+    "visits_since": f"SELECT count(*) FROM {src('visits')} WHERE visited_at >= TIMESTAMP '{since}'",
+    "pids_since": f"SELECT count(DISTINCT client_pid) FROM {src('visits')} WHERE visited_at >= TIMESTAMP '{since}'",
+    "visits_of_pid": f"SELECT count(*) FROM {src('visits')} WHERE client_pid = '{pid}'",
+    "visits_pid_ge": f"SELECT count(*) FROM {src('visits')} WHERE client_pid >= '{pid}'",
+    "visits_of_women": f"SELECT count(*) FROM {src('visits')} v JOIN (SELECT client_pid FROM {src('clients')} WHERE gender = 'f') c USING (client_pid)",
+    "latest_3": f"SELECT visited_at FROM {src('visits')} ORDER BY visited_at DESC LIMIT 3",
+}
+def connect(settings):
+    con = duckdb.connect()
+    con.execute(f"PRAGMA add_parquet_key('k', '{key}')")
+    if settings:
+        con.execute(settings)
+    return con
+def answer(name, rows):
+    if name == "latest_3":
+        return [str(r[0]) for r in rows]
+    return rows[0][0]
+out = {"version": duckdb.__version__}
+# A full scan, filtered here.
+rows = connect(None).execute(f"SELECT client_pid, visited_at FROM {src('visits')}").fetchall()
+t = datetime.fromisoformat(since)
+out["full_scan"] = {
+    "visits_since": sum(1 for p, v in rows if v is not None and v >= t),
+    "visits_of_pid": sum(1 for p, v in rows if p == pid),
+    "visits_pid_ge": sum(1 for p, v in rows if p is not None and p >= pid),
+}
+for mode, settings in [("no_scan_filters", no_scan_filters), ("pushed", None)]:
+    con = connect(settings)
+    out[mode] = {}
+    for name, q in queries.items():
+        try:
+            out[mode][name] = {"ok": answer(name, con.execute(q).fetchall())}
+        except Exception as e:
+            out[mode][name] = {"err": str(e).split("\n")[0]}
+print(json.dumps(out))
+"#;
+    let (code, text) = run(std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&out)
+        .arg(b.dek().to_base64())
+        .arg(fmt(since))
+        .arg(&pid)
+        .arg(DUCKDB_NO_SCAN_FILTERS));
+    assert_eq!(code, 0, "DuckDB could not run the filters: {text}");
+    let got: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    for (k, v) in got["full_scan"].as_object().unwrap() {
+        assert_eq!(v, &expected[k], "DuckDB full scan, {k}");
+    }
+    // With the settings the README gives, every filter works and agrees with the full scan.
+    for (k, v) in got["no_scan_filters"].as_object().unwrap() {
+        assert_eq!(
+            v["ok"], expected[k],
+            "DuckDB ({DUCKDB_NO_SCAN_FILTERS}), {k}: {v}"
+        );
+    }
+    // With filters pushed into the scan: right, or DuckDB's known AAD bug (see above); never
+    // a wrong answer or another error. Once a DuckDB release fixes the bug, this checks it.
+    let mut known_bug = Vec::new();
+    for (k, v) in got["pushed"].as_object().unwrap() {
+        match v.get("err").and_then(|e| e.as_str()) {
+            Some(e) if e.contains("Computed AES tag differs from read AES tag") => {
+                known_bug.push(k.clone())
+            }
+            Some(e) => panic!("DuckDB with a pushed filter, {k}: {e}"),
+            None => assert_eq!(v["ok"], expected[k], "DuckDB with a pushed filter, {k}"),
+        }
+    }
+    if !known_bug.is_empty() {
+        eprintln!(
+            "NOTE: DuckDB {} cannot decrypt columns under a pushed filter (its AAD bug): {}",
+            got["version"],
+            known_bug.join(", ")
+        );
+    }
+}

@@ -36,6 +36,11 @@ pub const ROW_GROUP_ROWS: usize = 128 * 1024;
 
 /// Parquet properties of every bundle file: encrypted footer, one key (the DEK) for footer
 /// and columns, no AAD prefix, one data page per column chunk.
+///
+/// No writer property makes DuckDB (≤ 2.0) evaluate a filter pushed into its Parquet scan:
+/// it decrypts the pages of a filtered column without the AAD that modular encryption
+/// prescribes (and arrow-rs always writes), so the bundle README tells DuckDB users to
+/// disable filter, join-filter and Top-N pushdown.
 pub fn parquet_writer_properties(dek: &Dek, row_group_rows: usize) -> Result<WriterProperties> {
     let enc = FileEncryptionProperties::builder(dek.as_bytes().to_vec()).build()?;
     Ok(WriterProperties::builder()

@@ -40,20 +40,6 @@ pub struct Ctx {
 impl Ctx {
     pub fn new(seed: u64, clients: u64, as_of: Day) -> Self {
         let history_start = as_of - HISTORY_DAYS;
-        let mut rare = Vec::new();
-        // Below ~50 clients a rare source would be most of the club; leave them out.
-        if clients >= 50 {
-            for (j, &(source, count)) in RARE_SOURCES.iter().enumerate() {
-                for k in 0..count {
-                    let h = splitmix(seed ^ splitmix(((j as u64) << 32) | k));
-                    let idx = h % clients;
-                    if !rare.iter().any(|&(i, _)| i == idx) {
-                        rare.push((idx, source));
-                    }
-                }
-            }
-        }
-        rare.sort_unstable();
         Ctx {
             seed,
             clients,
@@ -61,16 +47,44 @@ impl Ctx {
             history_start,
             cal: calendar_for(as_of),
             roster: Roster::new(seed),
-            rare,
+            rare: rare_assignments(seed, clients, RARE_SOURCES),
         }
     }
 
     fn rare_source(&self, idx: u64) -> Option<&'static str> {
-        self.rare
-            .binary_search_by_key(&idx, |&(i, _)| i)
-            .ok()
-            .map(|k| self.rare[k].1)
+        rare_lookup(&self.rare, idx)
     }
+}
+
+/// Hands each rare value to `count` clients picked from the seed (fewer when picks collide),
+/// whatever the club size, so that the `rare_k` rule has values to replace. Sorted by client.
+pub(crate) fn rare_assignments(
+    seed: u64,
+    clients: u64,
+    values: &[(&'static str, u64)],
+) -> Vec<(u64, &'static str)> {
+    let mut rare = Vec::new();
+    // Below ~50 clients a rare source would be most of the club; leave them out.
+    if clients >= 50 {
+        for (j, &(source, count)) in values.iter().enumerate() {
+            for k in 0..count {
+                let h = splitmix(seed ^ splitmix(((j as u64) << 32) | k));
+                let idx = h % clients;
+                if !rare.iter().any(|&(i, _)| i == idx) {
+                    rare.push((idx, source));
+                }
+            }
+        }
+    }
+    rare.sort_unstable();
+    rare
+}
+
+/// The rare value handed to client `idx`, if any (`rare` as [`rare_assignments`] returns it).
+pub(crate) fn rare_lookup(rare: &[(u64, &'static str)], idx: u64) -> Option<&'static str> {
+    rare.binary_search_by_key(&idx, |&(i, _)| i)
+        .ok()
+        .map(|k| rare[k].1)
 }
 
 /// The calendar window every event of a run falls in: the history, plus the end dates of
@@ -120,11 +134,11 @@ struct Habits {
     trainer: u16,
 }
 
-fn pick<R: Rng, T: Copy>(rng: &mut R, items: &[T]) -> T {
+pub(crate) fn pick<R: Rng, T: Copy>(rng: &mut R, items: &[T]) -> T {
     items[rng.random_range(0..items.len())]
 }
 
-fn pick_weighted<R: Rng>(rng: &mut R, items: &[(&'static str, u32)]) -> &'static str {
+pub(crate) fn pick_weighted<R: Rng>(rng: &mut R, items: &[(&'static str, u32)]) -> &'static str {
     let total: u32 = items.iter().map(|x| x.1).sum();
     let mut r = rng.random_range(0..total);
     for &(s, w) in items {
@@ -152,7 +166,7 @@ fn age<R: Rng>(rng: &mut R) -> i32 {
     rng.random_range(lo..=hi)
 }
 
-fn minute_in<R: Rng>(rng: &mut R, from_hour: u16, to_hour: u16) -> u16 {
+pub(crate) fn minute_in<R: Rng>(rng: &mut R, from_hour: u16, to_hour: u16) -> u16 {
     rng.random_range(from_hour * 60..to_hour * 60)
 }
 

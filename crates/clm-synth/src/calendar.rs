@@ -17,6 +17,12 @@ pub fn date_of(d: Day) -> NaiveDate {
     NaiveDate::from_num_days_from_ce_opt(d).expect("day within chrono's range")
 }
 
+/// Day of the week, Monday = 0 … Sunday = 6 (0001-01-01, day 1, was a Monday).
+#[inline]
+pub fn weekday_index(d: Day) -> usize {
+    (d - 1).rem_euclid(7) as usize
+}
+
 /// The last day of a membership of `months` months starting on `start` (inclusive end:
 /// 1 month from 15.01 runs to 14.02, the way clubs print it on the card).
 pub fn end_after_months(start: Day, months: u32) -> Day {
@@ -126,6 +132,17 @@ mod tests {
         let far = d - 20_000;
         let expected = date_of(far).format("%d.%m.%Y").to_string();
         assert_eq!(&cal.date_text(far), expected.as_bytes());
+    }
+
+    #[test]
+    fn weekday_index_agrees_with_chrono() {
+        let d0 = day_of(NaiveDate::from_ymd_opt(2026, 3, 9).unwrap());
+        for d in d0 - 20..d0 + 20 {
+            assert_eq!(
+                weekday_index(d),
+                date_of(d).weekday().num_days_from_monday() as usize
+            );
+        }
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub fn splitmix(mut z: u64) -> u64 {
 /// bits that covers `m`, cycle-walked back into range. Ids made this way are unique without
 /// a global counter (so clients can be generated independently) and show no pattern that
 /// would give away the client behind them.
-fn permute(x: u64, m: u64, key: u64) -> u64 {
+pub(crate) fn permute(x: u64, m: u64, key: u64) -> u64 {
     let mut bits = 64 - (m - 1).leading_zeros();
     bits += bits & 1;
     let half = bits / 2;
@@ -47,6 +47,25 @@ pub fn receipt_number(seed: u64, idx: u64, seq: u64) -> u64 {
         idx * 10_000 + seq,
         100_000_000_000,
         splitmix(seed ^ 0x7361_6c65),
+    )
+}
+
+/// Document numbers of the other profiles (contracts, invoices, orders): `digits` digits from
+/// (client index, sequence < `per_client`), unique per `salt` as long as
+/// clients × `per_client` ≤ 10^`digits`.
+pub fn document_number(
+    seed: u64,
+    salt: u64,
+    idx: u64,
+    seq: u64,
+    per_client: u64,
+    digits: u32,
+) -> u64 {
+    debug_assert!(seq < per_client);
+    permute(
+        idx * per_client + seq,
+        10u64.pow(digits),
+        splitmix(seed ^ salt),
     )
 }
 

@@ -1,11 +1,35 @@
-//! clm-synth: a realistic synthetic source export of a two-branch fitness club, with fake
-//! personal data, for demos, tests and benchmarks of the clm tools.
+//! clm-synth: a realistic synthetic source export with fake personal data, for demos, tests
+//! and benchmarks of the clm tools, in one of the business profiles of SPEC §6.
 //!
-//! The export imitates what a Russian CRM/accounting system hands over: six `;`-separated
-//! CSV files with Russian headers (clients, memberships, visits, services, sales, feedback)
-//! plus a `mapping.toml` in the format of `schemas/example-mapping.toml`. Generation is
-//! deterministic per seed and streams client by client, so a club of any size is written in
-//! flat memory.
+//! The default profile, `fitness`, imitates what a two-branch fitness club's Russian
+//! CRM/accounting system hands over: six `;`-separated CSV files with Russian headers
+//! (clients, memberships, visits, services, sales, feedback) plus a `mapping.toml` in the
+//! format of `schemas/example-mapping.toml`. The other profiles ([`profiles`]) write their own
+//! business's export the same way:
+//!
+//! - `classes`: a school of group classes for children and adults — students, monthly
+//!   subscriptions, attendance, payments with open invoices, feedback;
+//! - `auto_service`: a car dealer's two service centres — car owners and leads, vehicle sales
+//!   with VINs, service visits with model and mileage, parts, contracts, CSI surveys;
+//! - `b2b_service`: an IT outsourcing company — company accounts with INN and contact person,
+//!   yearly contracts, monthly invoices and upsells, calls/meetings/site visits, NPS surveys.
+//!
+//! Generation is deterministic per seed and streams client by client, so a business of any
+//! size is written in flat memory.
+//!
+//! ```no_run
+//! use clm_synth::{generate_with, Config, Encoding, Profile};
+//! let cfg = Config {
+//!     clients: 2000,
+//!     seed: 1,
+//!     as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+//!     out: "club".into(),
+//!     encoding: Encoding::Utf8,
+//! };
+//! let rows = generate_with(&cfg, Profile::Classes)?;
+//! println!("{} attendance rows", rows.visits);
+//! # anyhow::Ok(())
+//! ```
 
 pub mod behaviour;
 pub mod calendar;
@@ -14,8 +38,10 @@ pub mod ids;
 pub mod mapping;
 pub mod model;
 pub mod names;
+pub mod profiles;
 pub mod writer;
 
+pub use profiles::Profile;
 pub use writer::{Encoding, RowCounts};
 
 use anyhow::{bail, Context, Result};
@@ -60,7 +86,26 @@ fn prepare_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Write the export and its mapping into `cfg.out`; returns the rows written per file.
+/// Write the export of `profile` and its mapping into `cfg.out`; returns the rows written per
+/// canonical table (0 for a table the profile does not write; [`Profile::files`] names the
+/// files). `Profile::Fitness` is [`generate`].
+pub fn generate_with(cfg: &Config, profile: Profile) -> Result<RowCounts> {
+    let write = match profile {
+        Profile::Fitness => return generate(cfg),
+        Profile::Classes => profiles::classes::write,
+        Profile::AutoService => profiles::auto_service::write,
+        Profile::B2bService => profiles::b2b_service::write,
+    };
+    if cfg.clients == 0 || cfg.clients > MAX_CLIENTS {
+        bail!("--clients must be between 1 and {MAX_CLIENTS}");
+    }
+    prepare_dir(&cfg.out)?;
+    let counts = write(cfg)?;
+    Ok(counts)
+}
+
+/// Write the fitness club's export and its mapping into `cfg.out`; returns the rows written
+/// per file.
 pub fn generate(cfg: &Config) -> Result<RowCounts> {
     if cfg.clients == 0 || cfg.clients > MAX_CLIENTS {
         bail!("--clients must be between 1 and {MAX_CLIENTS}");

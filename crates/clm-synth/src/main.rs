@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 use clap::{Parser, ValueEnum};
-use clm_synth::{generate, Config, Encoding, MAX_CLIENTS};
+use clm_synth::{generate_with, Config, Encoding, Profile, MAX_CLIENTS};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -16,23 +16,53 @@ enum Enc {
     Cp1251,
 }
 
-/// Write a realistic synthetic export of a two-branch fitness club (fake personal data).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Prof {
+    /// Two-branch fitness club: clients, memberships, visits, services, sales, feedback
+    Fitness,
+    /// School of group classes: students, subscriptions, attendance, payments, feedback
+    Classes,
+    /// Car dealer's service centres: clients, sales (vehicles with VINs), service_visits, feedback
+    #[value(name = "auto_service", alias = "auto-service")]
+    AutoService,
+    /// IT outsourcing company: accounts, contracts, invoices, contacts, nps
+    #[value(name = "b2b_service", alias = "b2b-service")]
+    B2bService,
+}
+
+/// Write a realistic synthetic export of a business's CRM/accounting system (fake personal
+/// data), with the mapping.toml that clm-pseudonymize reads.
 ///
-/// The output imitates a Russian CRM/accounting export: clients.csv, memberships.csv,
-/// visits.csv, services.csv, sales.csv and feedback.csv (";"-separated, Russian headers,
-/// DD.MM.YYYY dates, decimal commas), plus mapping.toml for clm-pseudonymize. About three
-/// years of history end at --as-of. The same arguments always give byte-identical files.
+/// The output imitates a Russian export (";"-separated CSV, Russian headers, DD.MM.YYYY
+/// dates, decimal commas, UTF-8 or Windows-1251). --profile picks the business (SPEC §6):
+/// a two-branch fitness club (clients.csv, memberships.csv, visits.csv, services.csv,
+/// sales.csv, feedback.csv; about three years of history), a school of group classes
+/// (students.csv, subscriptions.csv, attendance.csv, payments.csv, feedback.csv; four
+/// years), a car dealer's service (clients.csv, sales.csv, service_visits.csv, feedback.csv;
+/// eight years of vehicle sales, six of service visits) or an IT outsourcing company with
+/// company clients (accounts.csv, contracts.csv, invoices.csv, contacts.csv, nps.csv; five
+/// years). The history ends at --as-of. The same arguments always give byte-identical files.
 #[derive(Debug, Parser)]
 #[command(
     name = "clm-synth",
     version,
-    after_help = "Example:\n  clm-synth --clients 5000 --seed 7 --as-of 2026-11-01 --out ./demo-club\n  \
-                  clm-synth --clients 100000 --out /tmp/club-cp1251 --encoding cp1251\n\n\
-                  All names, phones, e-mails, passports and addresses are fake; e-mails use \
-                  only the example.com/.org/.net domains."
+    after_help = "Examples:\n  clm-synth --clients 5000 --seed 7 --as-of 2026-11-01 --out ./demo-club\n  \
+                  clm-synth --clients 100000 --out /tmp/club-cp1251 --encoding cp1251\n  \
+                  clm-synth --profile classes --clients 10000 --as-of 2026-11-01 --out ./school\n  \
+                  clm-synth --profile auto_service --clients 10000 --out ./dealer\n  \
+                  clm-synth --profile b2b_service --clients 2000 --seed 3 --out ./it-company\n\n\
+                  Then: clm-pseudonymize export --mapping ./school/mapping.toml ...\n\n\
+                  All names, phones, e-mails, passports, INNs, VINs and addresses are fake; \
+                  e-mails use only the example.com/.org/.net domains."
 )]
 struct Cli {
-    /// Number of clients (leads included), 1 to 9999999; about 100 visit rows each.
+    /// Which business the export imitates.
+    #[arg(long, value_enum, default_value = "fitness")]
+    profile: Prof,
+
+    /// Number of clients (leads, students, car owners or company accounts included), 1 to
+    /// 9999999. Fitness: about 100 visit rows each; classes: about 25 attended lessons;
+    /// auto_service: about 3 service visits; b2b_service: about 60 contacts and 25 invoices.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_CLIENTS))]
     clients: u64,
 
@@ -72,8 +102,14 @@ fn main() -> ExitCode {
             Enc::Cp1251 => Encoding::Cp1251,
         },
     };
+    let profile = match cli.profile {
+        Prof::Fitness => Profile::Fitness,
+        Prof::Classes => Profile::Classes,
+        Prof::AutoService => Profile::AutoService,
+        Prof::B2bService => Profile::B2bService,
+    };
     let started = Instant::now();
-    let n = match generate(&cfg) {
+    let n = match generate_with(&cfg, profile) {
         Ok(n) => n,
         Err(e) => {
             // A user's mistake (non-empty directory, full disk) deserves one readable line
@@ -82,23 +118,21 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let profile_note = match profile {
+        Profile::Fitness => String::new(),
+        p => format!("profile {}, ", p.name()),
+    };
     eprintln!(
-        "clm-synth: wrote {} in {:.1} s (as of {}, seed {}, {})",
+        "clm-synth: wrote {} in {:.1} s ({}as of {}, seed {}, {})",
         cfg.out.display(),
         started.elapsed().as_secs_f64(),
+        profile_note,
         cfg.as_of,
         cfg.seed,
         cfg.encoding.mapping_name()
     );
-    for (file, rows) in [
-        ("clients.csv", n.clients),
-        ("memberships.csv", n.memberships),
-        ("visits.csv", n.visits),
-        ("services.csv", n.services),
-        ("sales.csv", n.sales),
-        ("feedback.csv", n.feedback),
-    ] {
-        eprintln!("  {file:<16} {rows:>12} rows");
+    for (table, file) in profile.files() {
+        eprintln!("  {file:<20} {:>12} rows", n.of(table));
     }
     eprintln!("  mapping.toml");
     ExitCode::SUCCESS

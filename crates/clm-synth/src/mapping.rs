@@ -17,14 +17,14 @@ pub struct MappingInfo<'a> {
     pub as_of: &'a str,
 }
 
-fn col(header: &[&str], name: &str) -> String {
+pub(crate) fn col(header: &[&str], name: &str) -> String {
     assert!(header.contains(&name), "{name} is not a column");
     toml_str(name)
 }
 
 /// A TOML basic string. Our labels hold no control characters; quotes and backslashes are
 /// escaped all the same.
-fn toml_str(s: &str) -> String {
+pub(crate) fn toml_str(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -38,7 +38,7 @@ fn toml_str(s: &str) -> String {
     out
 }
 
-fn value_map(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn value_map(pairs: &[(&str, &str)]) -> String {
     let items: Vec<String> = pairs
         .iter()
         .map(|(k, v)| format!("{} = {}", toml_str(k), toml_str(v)))

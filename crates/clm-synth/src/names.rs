@@ -538,11 +538,129 @@ pub fn address<R: Rng>(rng: &mut R) -> String {
     s
 }
 
+const COMPANY_ROOTS: &[&str] = &[
+    "Урал",
+    "Сиб",
+    "Техно",
+    "Строй",
+    "Агро",
+    "Мед",
+    "Транс",
+    "Энерго",
+    "Пром",
+    "Инвест",
+    "Гранит",
+    "Восток",
+    "Север",
+    "Альфа",
+    "Вектор",
+    "Профи",
+    "Сфера",
+    "Меридиан",
+    "Кедр",
+    "Малахит",
+];
+const COMPANY_TAILS: &[&str] = &[
+    "Сервис",
+    "Групп",
+    "Трейд",
+    "Маркет",
+    "Консалт",
+    "Проект",
+    "Снаб",
+    "Лайн",
+    "Систем",
+    "Комплект",
+    "Логистик",
+    "Мастер",
+    "Инжиниринг",
+    "Стандарт",
+];
+
+/// A fake company name as a Russian register prints it: «ООО «УралСнаб»», «АО «Вектор-Трейд»»;
+/// a sole proprietor ("ИП Фамилия Имя Отчество") when `person` is given.
+pub fn company_name<R: Rng>(rng: &mut R, person: Option<&Person>) -> String {
+    if let Some(p) = person {
+        return format!("ИП {}", p.full_name());
+    }
+    let root = COMPANY_ROOTS[rng.random_range(0..COMPANY_ROOTS.len())];
+    let tail = COMPANY_TAILS[rng.random_range(0..COMPANY_TAILS.len())];
+    let form = if rng.random_bool(0.93) {
+        "ООО"
+    } else {
+        "АО"
+    };
+    match rng.random_range(0..10u32) {
+        0..=5 => format!("{form} «{root}{}»", tail.to_lowercase()),
+        6..=8 => format!("{form} «{root}-{tail}»"),
+        _ => format!("{form} «{root}{tail} {}»", rng.random_range(1..100u32)),
+    }
+}
+
+fn inn_check(digits: &[u8], weights: &[u32]) -> u8 {
+    let sum: u32 = digits.iter().zip(weights).map(|(&d, w)| d as u32 * w).sum();
+    (sum % 11 % 10) as u8
+}
+
+fn digits_of(mut n: u64, width: usize, out: &mut Vec<u8>) {
+    let start = out.len();
+    for _ in 0..width {
+        out.push((n % 10) as u8);
+        n /= 10;
+    }
+    out[start..].reverse();
+}
+
+/// A company's 10-digit INN with a valid check digit: region (2 digits), `serial` (7 digits,
+/// tax office and record number), check digit.
+pub fn inn_company(region: u32, serial: u64) -> String {
+    let mut d = Vec::with_capacity(10);
+    digits_of(region as u64, 2, &mut d);
+    digits_of(serial, 7, &mut d);
+    let c = inn_check(&d, &[2, 4, 10, 3, 5, 9, 4, 6, 8]);
+    d.push(c);
+    d.iter().map(|&x| char::from(b'0' + x)).collect()
+}
+
+/// A person's (sole proprietor's) 12-digit INN with both check digits: region (2 digits),
+/// `serial` (8 digits), two check digits.
+pub fn inn_person(region: u32, serial: u64) -> String {
+    let mut d = Vec::with_capacity(12);
+    digits_of(region as u64, 2, &mut d);
+    digits_of(serial, 8, &mut d);
+    let c11 = inn_check(&d, &[7, 2, 4, 10, 3, 5, 9, 4, 6, 8]);
+    d.push(c11);
+    let c12 = inn_check(&d, &[3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8]);
+    d.push(c12);
+    d.iter().map(|&x| char::from(b'0' + x)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn inn_check_digits() {
+        // Published examples: 7707083893 (a bank), 500100732259 (a person).
+        assert_eq!(inn_company(77, 708_389), "7707083893");
+        assert_eq!(inn_person(50, 1_007_322), "500100732259");
+        assert_eq!(inn_company(66, 1), "6600000010");
+        assert_eq!(inn_company(66, 1).len(), 10);
+    }
+
+    #[test]
+    fn company_names() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        for _ in 0..50 {
+            let n = company_name(&mut rng, None);
+            assert!(n.starts_with("ООО «") || n.starts_with("АО «"), "{n}");
+            assert!(n.ends_with('»'), "{n}");
+        }
+        let p = Person::random(&mut rng, true);
+        assert!(company_name(&mut rng, Some(&p)).starts_with("ИП "));
+    }
 
     #[test]
     fn feminine_forms() {

@@ -90,7 +90,7 @@ pub const SALES_HEADER: &[&str] = &[
 pub const FEEDBACK_HEADER: &[&str] = &["Код клиента", "Дата ответа", "Оценка", "Комментарий"];
 
 /// One CSV file: a line buffer, an optional cp1251 encoder, a buffered file.
-pub struct CsvFile {
+pub(crate) struct CsvFile {
     out: BufWriter<File>,
     line: String,
     encoder: Option<(Encoder, Vec<u8>)>,
@@ -99,7 +99,7 @@ pub struct CsvFile {
 }
 
 impl CsvFile {
-    fn create(path: &Path, encoding: Encoding, header: &[&str]) -> io::Result<Self> {
+    pub(crate) fn create(path: &Path, encoding: Encoding, header: &[&str]) -> io::Result<Self> {
         let file = File::create(path)?;
         let mut f = CsvFile {
             out: BufWriter::with_capacity(1 << 18, file),
@@ -120,22 +120,28 @@ impl CsvFile {
     }
 
     #[inline]
-    fn sep(&mut self) {
+    pub(crate) fn sep(&mut self) {
         if self.fields > 0 {
             self.line.push(';');
         }
         self.fields += 1;
     }
 
+    /// An empty field.
+    #[inline]
+    pub(crate) fn empty(&mut self) {
+        self.sep();
+    }
+
     /// A field the generator knows to hold no `;`, `"` or line break (labels, numbers).
     #[inline]
-    fn plain(&mut self, s: &str) {
+    pub(crate) fn plain(&mut self, s: &str) {
         self.sep();
         self.line.push_str(s);
     }
 
     /// Any text, quoted per RFC 4180 when it needs to be.
-    fn text(&mut self, s: &str) {
+    pub(crate) fn text(&mut self, s: &str) {
         self.sep();
         if s.bytes().any(|b| matches!(b, b';' | b'"' | b'\r' | b'\n')) {
             self.line.push('"');
@@ -152,19 +158,19 @@ impl CsvFile {
     }
 
     #[inline]
-    fn ascii(&mut self, b: &[u8]) {
+    pub(crate) fn ascii(&mut self, b: &[u8]) {
         // Dates and numbers are built from ASCII digits and punctuation only.
         self.line
             .push_str(std::str::from_utf8(b).expect("ASCII digits"));
     }
 
     #[inline]
-    fn date(&mut self, cal: &Calendar, d: Day) {
+    pub(crate) fn date(&mut self, cal: &Calendar, d: Day) {
         self.sep();
         self.ascii(&cal.date_text(d));
     }
 
-    fn opt_date(&mut self, cal: &Calendar, d: Option<Day>) {
+    pub(crate) fn opt_date(&mut self, cal: &Calendar, d: Option<Day>) {
         match d {
             Some(d) => self.date(cal, d),
             None => self.sep(),
@@ -172,7 +178,7 @@ impl CsvFile {
     }
 
     #[inline]
-    fn datetime(&mut self, cal: &Calendar, d: Day, minute: u16) {
+    pub(crate) fn datetime(&mut self, cal: &Calendar, d: Day, minute: u16) {
         self.sep();
         self.ascii(&cal.date_text(d));
         let (h, m) = ((minute / 60) as u8, (minute % 60) as u8);
@@ -187,21 +193,21 @@ impl CsvFile {
     }
 
     #[inline]
-    fn uint(&mut self, n: u64) {
+    pub(crate) fn uint(&mut self, n: u64) {
         self.sep();
         push_uint(&mut self.line, n, 0);
     }
 
     /// A number with leading zeros to `width` digits (ids such as "0001234").
     #[inline]
-    fn padded(&mut self, n: u64, width: usize) {
+    pub(crate) fn padded(&mut self, n: u64, width: usize) {
         self.sep();
         push_uint(&mut self.line, n, width);
     }
 
     /// Kopecks as roubles with a decimal comma; `grouped` adds the space thousands separator
     /// ("1 500,00") that some registers print and others do not.
-    fn money(&mut self, kopecks: i64, grouped: bool) {
+    pub(crate) fn money(&mut self, kopecks: i64, grouped: bool) {
         self.sep();
         if kopecks < 0 {
             self.line.push('-');
@@ -229,7 +235,7 @@ impl CsvFile {
         push_uint(&mut self.line, kop, 2);
     }
 
-    fn end_row(&mut self) -> io::Result<()> {
+    pub(crate) fn end_row(&mut self) -> io::Result<()> {
         self.line.push_str("\r\n");
         match &mut self.encoder {
             None => self.out.write_all(self.line.as_bytes())?,
@@ -258,7 +264,7 @@ impl CsvFile {
         Ok(())
     }
 
-    fn finish(mut self) -> io::Result<u64> {
+    pub(crate) fn finish(mut self) -> io::Result<u64> {
         self.out.flush()?;
         Ok(self.rows)
     }
@@ -288,6 +294,22 @@ pub struct RowCounts {
     pub services: u64,
     pub sales: u64,
     pub feedback: u64,
+}
+
+impl RowCounts {
+    /// Rows written for a canonical table (`clients`, `memberships`, …); 0 for a table the
+    /// profile does not write.
+    pub fn of(&self, table: &str) -> u64 {
+        match table {
+            "clients" => self.clients,
+            "memberships" => self.memberships,
+            "visits" => self.visits,
+            "services" => self.services,
+            "sales" => self.sales,
+            "feedback" => self.feedback,
+            _ => 0,
+        }
+    }
 }
 
 /// The whole export: the six files, and what they need to print dates and staff.

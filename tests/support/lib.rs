@@ -63,16 +63,26 @@ pub struct Club {
 
 impl Club {
     pub fn new(clients: u64, seed: u64, encoding: clm_synth::Encoding) -> Club {
+        Club::of(clm_synth::Profile::Fitness, clients, seed, encoding)
+    }
+
+    /// A synthetic export of the business `profile` imitates (`clm-synth --profile`).
+    pub fn of(
+        profile: clm_synth::Profile,
+        clients: u64,
+        seed: u64,
+        encoding: clm_synth::Encoding,
+    ) -> Club {
         let tmp = tempfile::tempdir().unwrap();
         let src = tmp.path().join("src");
-        clm_synth::generate(&clm_synth::Config {
+        let cfg = clm_synth::Config {
             clients,
             seed,
             as_of: as_of(),
             out: src.clone(),
             encoding,
-        })
-        .unwrap();
+        };
+        clm_synth::generate_with(&cfg, profile).unwrap();
         let keys = tmp.path().join("keys");
         clm_core::keys::keygen(&keys).unwrap();
         Club { tmp, src, keys }

@@ -97,6 +97,7 @@ fn detector_words(d: Detector) -> &'static str {
         Detector::Inn => "INN (checksum)",
         Detector::FullName => "Cyrillic full name",
         Detector::Iban => "IBAN (mod 97)",
+        Detector::Vin => "vehicle identification number (VIN)",
     }
 }
 

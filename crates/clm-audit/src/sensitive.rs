@@ -29,7 +29,7 @@ use std::sync::Mutex;
 
 use clm_core::keys::PseudonymKey;
 use clm_core::mapping::{MappedField, Mapping, TableMapping};
-use clm_core::pid::{normalize, Domain, Normalize, Pseudonymizer};
+use clm_core::pid::{Domain, Normalize, Pseudonymizer};
 use clm_core::schema::PrivacyClass;
 use clm_core::source::open_table;
 use md5::Md5;
@@ -518,10 +518,9 @@ impl<'a> Builder<'a> {
             (PrivacyClass::Identifier, None) => return,
             _ => (256 + origin as u16, None),
         };
-        let id = normalize(mapped, f.normalize);
-        if id.is_empty() {
+        let Some(id) = f.source_id(v) else {
             return;
-        }
+        };
         let seen = self.hasher.hash_one((scope, &*id));
         if !self.seen_ids.insert(Tagged::new(seen, 0)) {
             return;

@@ -12,7 +12,6 @@ use std::hash::{Hash, Hasher};
 
 use chrono::NaiveDate;
 use clm_core::mapping::{MappedField, TableMapping};
-use clm_core::pid::{normalize, Normalize};
 use clm_core::schema::{ColumnType, PrivacyClass};
 use clm_core::values::{self, DateFormat};
 use serde::Serialize;
@@ -109,8 +108,8 @@ struct Col {
     idx: usize,
     required: bool,
     class: PrivacyClass,
-    map: HashMap<String, String>,
-    normalize: Normalize,
+    /// The mapping's field: its value map, and the id a pid would be computed from.
+    mapped: MappedField,
     probe: Probe,
 }
 
@@ -421,8 +420,7 @@ fn col(f: &MappedField, idx: usize) -> Col {
         idx,
         required: f.def.required,
         class: f.def.class,
-        map: f.map.clone(),
-        normalize: f.normalize,
+        mapped: f.clone(),
         probe,
     }
 }
@@ -486,7 +484,7 @@ impl TableFeed<'_> {
         let mut client_key = None;
         for c in &self.cols {
             let raw = rec.get(c.idx).unwrap_or("").trim();
-            let raw = c.map.get(raw).map(String::as_str).unwrap_or(raw);
+            let raw = c.mapped.mapped(raw);
             if raw.is_empty() {
                 if c.required {
                     any_empty_required = true;
@@ -500,10 +498,9 @@ impl TableFeed<'_> {
                 _ => {}
             }
             if c.class == PrivacyClass::Identifier {
-                let id = normalize(raw, c.normalize);
-                if id.is_empty() {
+                let Some(id) = c.mapped.source_id(raw) else {
                     continue;
-                }
+                };
                 let k = key(&id);
                 if Some(&c.field) == s.id_field.as_ref() && !s.ids.insert(k) {
                     s.duplicate_ids += 1;

@@ -22,7 +22,8 @@ const PROFILES: &[Expect] = &[
         profile: Profile::Classes,
         stages: &["lead", "new", "active", "archived"],
         sections: &[
-            "summary", "funnel", "stages", "actions", "trends", "cohorts", "rfm", "coverage",
+            "summary", "funnel", "stages", "actions", "trends", "cohorts", "rfm", "targets",
+            "coverage",
         ],
         list: "trial_follow_up",
     },
@@ -50,7 +51,7 @@ const PROFILES: &[Expect] = &[
             "churned",
         ],
         sections: &[
-            "summary", "stages", "actions", "trends", "cohorts", "rfm", "coverage",
+            "summary", "stages", "actions", "trends", "cohorts", "rfm", "targets", "coverage",
         ],
         list: "retention_meetings",
     },

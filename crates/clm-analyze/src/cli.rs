@@ -35,6 +35,11 @@ Examples:
   clm-analyze report --bundle export-2024-03 --targets targets.toml --loyalty loyalty.toml --out report/
   clm-analyze targets --bundle export-2024-03 --targets targets.toml
   clm-analyze run loyalty --bundle export-2024-03 --loyalty loyalty.toml
+  clm-analyze report --profile classes --bundle school-2024-03 --out report/
+  clm-analyze run list --name trial_follow_up --profile classes --bundle school-2024-03 --format csv --out calls.csv
+
+Profiles (--profile): fitness (default), classes, auto_service, b2b_service, or a profile file;
+`clm-analyze list --profile NAME` shows its analyses, parameters and saved filters.
 
 Exit codes: 0 ok; 1 analysis or SQL error; 2 usage error or bundle refused.";
 
@@ -152,7 +157,7 @@ pub enum Command {
     },
     /// Write the consultant's report: report.html (charts), forms.xlsx (statistics forms), a CSV per table, segments.csv (SPEC §5.8)
     #[command(
-        after_help = "Writes into --out DIR (created if missing; files of the same names are         replaced): report.html, one self-contained page (inline CSS and SVG, nothing fetched);         forms.xlsx, sheets weekly / monthly / quarterly, one row per §5.2 metric and one column         per period, a block per scope ((all) first, then each branch); a CSV file per table of         the page; segments.csv, every client with stage, flags, RFM segment and recommended         action (pseudonyms only).\n\nExamples:\n  \
+        after_help = "Writes into --out DIR (created if missing; files of the same names are         replaced): report.html, one self-contained page (inline CSS and SVG, nothing fetched), with         the sections of the profile (--profile);         forms.xlsx (profiles with period metrics), sheets weekly / monthly / quarterly, one row per §5.2 metric and one column         per period, a block per scope ((all) first, then each branch); a CSV file per table of         the page; segments.csv, every client with stage, flags, RFM segment and recommended         action (pseudonyms only).\n\nExamples:\n  \
         clm-analyze report --bundle b --data-key kd.key --out report/\n  \
         clm-analyze report --bundle b --targets examples/targets.toml --loyalty examples/loyalty.toml --lang en --out report-en/"
     )]

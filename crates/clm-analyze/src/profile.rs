@@ -282,12 +282,15 @@ impl Profile {
         Profile::parse(text, &format!("embedded profiles/{name}.toml"))
     }
 
-    /// `--profile VALUE`: a profile file if VALUE is a path to one, else an embedded profile
-    /// by name (a name that is neither gets the list of embedded names).
+    /// `--profile VALUE`: an embedded profile by name, else a profile file (`./classes` reads
+    /// a file of that name). A value that is neither gets the list of embedded names.
     pub fn named_or_file(value: &str) -> Result<Profile> {
+        if EMBEDDED.iter().any(|(n, _)| *n == value) {
+            return Profile::embedded(value);
+        }
         let path = Path::new(value);
         let looks_like_path = value.contains(['/', '\\']) || value.ends_with(".toml");
-        if path.exists() || looks_like_path {
+        if path.is_file() || looks_like_path {
             Profile::load(path)
         } else {
             Profile::embedded(value)
@@ -639,6 +642,31 @@ mod tests {
         assert_eq!(p.stage_order.len(), 10);
         assert_eq!(p.stage_order[0], "frozen");
         assert_eq!(p.stage_order[9], "lead");
+    }
+
+    #[test]
+    fn a_profile_is_named_or_read_from_a_file() {
+        assert_eq!(Profile::named_or_file("classes").unwrap().name, "classes");
+        // a directory of the same name in the working directory does not shadow the name
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("mine.toml");
+        std::fs::write(
+            &file,
+            FITNESS.replace("name = \"fitness\"", "name = \"mine\""),
+        )
+        .unwrap();
+        let p = Profile::named_or_file(file.to_str().unwrap()).unwrap();
+        assert_eq!(
+            (p.name.as_str(), p.origin.contains("mine.toml")),
+            ("mine", true)
+        );
+        let e = format!("{:#}", Profile::named_or_file("gym").unwrap_err());
+        assert!(
+            e.contains("auto_service") && e.contains("b2b_service"),
+            "{e}"
+        );
+        let e = format!("{:#}", Profile::named_or_file("no/such.toml").unwrap_err());
+        assert!(e.contains("cannot read profile"), "{e}");
     }
 
     #[test]

@@ -563,6 +563,12 @@ def profile_script(bundle_dir, bundle_tables, out_file):
         if table not in schema:
             continue
         src = " UNION ALL ".join(f"SELECT * FROM {read_parquet(Path(bundle_dir) / f)}" for f in files)
+        # A column of the canonical schema that a bundle's file lacks (a bundle written before
+        # the schema gained it) reads as all-null, as an unmapped column is written: the files
+        # are put BY NAME under an empty row set of every column, typed.
+        typed = ", ".join(f"CAST(NULL AS {DUCK_TYPES[fd['type']]}) AS {_ident(fd['output'])}"
+                          for fd in exported_fields(schema[table]))
+        src = f"SELECT {typed} WHERE false UNION ALL BY NAME SELECT * FROM ({src})"
         for fd in exported_fields(schema[table]):
             c = _ident(fd["output"])
             if fd["type"] == "pid":

@@ -13,42 +13,53 @@
 CREATE TABLE co_cell AS
 WITH
 first AS (
-    SELECT client_pid, first_start, CAST(date_trunc('month', first_start) AS DATE) AS cohort
+    SELECT cid, first_start, CAST(date_trunc('month', first_start) AS DATE) AS cohort
     FROM lc_first
     WHERE first_start <= $as_of::DATE
 ),
+-- k = 1 .. $cohort_months, with the month intervals made once per k rather than once per
+-- client and k
 months AS (
-    SELECT unnest(range(1, $cohort_months::BIGINT + 1)) AS months_after
+    SELECT
+        k AS months_after,
+        CAST(concat(k, ' months') AS INTERVAL) AS step,
+        CAST(concat(k + 1, ' months') AS INTERVAL) AS step_next
+    FROM (SELECT unnest(range(1, $cohort_months::BIGINT + 1)) AS k) r
 ),
-probe AS (
-    SELECT f.client_pid, f.cohort, m.months_after,
-           CAST(f.first_start + CAST(concat(m.months_after, ' months') AS INTERVAL) AS DATE) AS at,
-           -- the last day of the cohort's month, k months on: the last probe of the cohort
-           CAST(f.cohort + CAST(concat(m.months_after + 1, ' months') AS INTERVAL) AS DATE) - 1
-               AS cohort_last_probe
-    FROM first f
+-- the cells that can be reported: (cohort, k) once the cohort's last client, started on the
+-- cohort month's last day, has reached k months on by D; for the last $cohort_months cohorts
+-- whose first month can be reported (the latest such cohort is the month two months before
+-- the one holding D + 1)
+cells AS (
+    SELECT c.cohort, m.months_after, m.step
+    FROM (SELECT DISTINCT cohort FROM first) c
     CROSS JOIN months m
+    WHERE CAST(c.cohort + m.step_next AS DATE) - 1 <= $as_of::DATE
+      AND c.cohort >= CAST(date_trunc('month', $as_of::DATE + 1) AS DATE)
+                      - CAST(concat($cohort_months::BIGINT + 1, ' months') AS INTERVAL)
 ),
+-- each client of a reported cell, probed k months after the first start
+probe AS (
+    SELECT f.cid, f.cohort, c.months_after, CAST(f.first_start + c.step AS DATE) AS at
+    FROM cells c
+    JOIN first f ON f.cohort = c.cohort
+),
+-- whether a membership is current at the probe
 retained AS (
-    SELECT DISTINCT p.client_pid, p.months_after
+    SELECT p.cohort, p.months_after, p.cid, bool_or(m.cid IS NOT NULL) AS retained
     FROM probe p
-    JOIN lc_membership m
-      ON m.client_pid = p.client_pid AND m.start_date <= p.at AND p.at <= m.effective_end
+    LEFT JOIN lc_membership m
+      ON m.cid = p.cid AND m.start_date <= p.at AND p.at <= m.effective_end
+    GROUP BY p.cohort, p.months_after, p.cid
 )
 SELECT
-    p.cohort,
-    p.months_after,
+    cohort,
+    months_after,
     count(*) AS clients,
-    count(r.client_pid) AS retained,
-    CAST(count(r.client_pid) AS DOUBLE) / count(*) AS share
-FROM probe p
-LEFT JOIN retained r ON r.client_pid = p.client_pid AND r.months_after = p.months_after
-WHERE p.cohort_last_probe <= $as_of::DATE
-  -- the last $cohort_months cohorts whose first month can be reported
-  -- (the latest such cohort is the month two months before the one holding D + 1)
-  AND p.cohort >= CAST(date_trunc('month', $as_of::DATE + 1) AS DATE)
-                  - CAST(concat($cohort_months::BIGINT + 1, ' months') AS INTERVAL)
-GROUP BY p.cohort, p.months_after;
+    count(CASE WHEN retained THEN 1 END) AS retained,
+    CAST(count(CASE WHEN retained THEN 1 END) AS DOUBLE) / count(*) AS share
+FROM retained
+GROUP BY cohort, months_after;
 
 -- The retention matrix (heat map): one row per cohort, the share retained k = 1..24 months on
 -- (empty where not yet known).

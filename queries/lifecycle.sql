@@ -18,8 +18,9 @@
 
 -- The starter services the club offers: the profile's list ($starter_services), or when it is
 -- empty every distinct service of category `starter` in the data; each with the department
--- that delivers it (the first by name if the data names several).
-CREATE VIEW lc_starter_offer AS
+-- that delivers it (the first by name if the data names several). (A table: a few rows, read
+-- by several rules, each of which would otherwise scan the services again.)
+CREATE TABLE lc_starter_offer AS
 SELECT o.service, d.department
 FROM (
     SELECT unnest($starter_services::VARCHAR[]) AS service
@@ -38,102 +39,113 @@ LEFT JOIN (
 ) d ON d.service = o.service;
 
 -- Offered starter services done by known clients (a missing status counts as done).
+-- (the few offered services first: they are what the join looks up)
 CREATE VIEW lc_starter_done AS
-SELECT client_pid, service, CAST(done_at AS DATE) AS day
-FROM services
-WHERE client_pid IN (SELECT client_pid FROM lc_client)
-  AND coalesce(status, 'done') = 'done'
-  AND done_at IS NOT NULL
-  AND service IN (SELECT service FROM lc_starter_offer);
+SELECT i.client_pid, i.cid, s.service, CAST(s.done_at AS DATE) AS day
+FROM lc_starter_offer o
+JOIN services s ON s.service = o.service
+JOIN lc_id i ON i.client_pid = s.client_pid
+WHERE coalesce(s.status, 'done') = 'done'
+  AND s.done_at IS NOT NULL;
 
 -- Offered starter services each client had done within [S, S + $starter_days], S being the
 -- start of the client's first membership: one row per client and service, with the first
--- day it was done in that window (starter_completed, starter delivery).
-CREATE VIEW lc_starter_window AS
-SELECT s.client_pid, s.service, min(s.day) AS day
+-- day it was done in that window (starter_completed, starter delivery). (A table: the stages
+-- and the metrics' starter delivery both read it.)
+CREATE TABLE lc_starter_window AS
+SELECT s.client_pid, s.cid, s.service, min(s.day) AS day
 FROM lc_starter_done s
-JOIN lc_first f ON f.client_pid = s.client_pid
+JOIN lc_first f ON f.cid = s.cid
 WHERE s.day >= f.first_start
   AND s.day - f.first_start <= $starter_days::BIGINT
-GROUP BY s.client_pid, s.service;
+GROUP BY s.client_pid, s.cid, s.service;
 
 -- Days on which a known client had a personal-training service done.
 CREATE VIEW lc_pt_day AS
-SELECT DISTINCT client_pid, CAST(done_at AS DATE) AS day
-FROM services
-WHERE client_pid IN (SELECT client_pid FROM lc_client)
-  AND category = 'personal_training'
-  AND coalesce(status, 'done') = 'done'
-  AND done_at IS NOT NULL;
+SELECT DISTINCT i.cid, CAST(s.done_at AS DATE) AS day
+FROM services s
+JOIN lc_id i ON i.client_pid = s.client_pid
+WHERE s.category = 'personal_training'
+  AND coalesce(s.status, 'done') = 'done'
+  AND s.done_at IS NOT NULL;
 
--- Per date and client: the memberships started on or before d (whether any, and the latest
--- effective end among them, for `lapsed` / `former` / `lead` and the base).
-CREATE VIEW lc_history AS
-SELECT e.d, m.client_pid, max(m.effective_end) AS last_effective_end
-FROM eval_dates e
-JOIN lc_membership m ON m.start_date <= e.d
-GROUP BY e.d, m.client_pid;
-
--- Per date and client: *the current membership* — among those current at d
--- (start_date <= d <= effective end), the latest start; ties: the latest effective end, then
--- the greatest id — and whether any current membership is frozen (rule 1 looks at all).
-CREATE VIEW lc_current AS
-SELECT d, client_pid, membership_pid, start_date, effective_end, is_first, any_frozen
-FROM (
-    SELECT
-        e.d,
-        m.client_pid,
-        m.membership_pid,
-        m.start_date,
-        m.effective_end,
-        m.is_first,
-        bool_or(m.is_frozen) OVER (PARTITION BY e.d, m.client_pid) AS any_frozen,
-        row_number() OVER (
-            PARTITION BY e.d, m.client_pid
-            ORDER BY m.start_date DESC, m.effective_end DESC, m.membership_pid DESC
-        ) AS pick
-    FROM eval_dates e
-    JOIN lc_membership m ON m.start_date <= e.d AND e.d <= m.effective_end
-) ranked
-WHERE pick = 1;
-
--- Per date and client: a renewal already sold — another non-cancelled membership that starts
--- after the current one's start and was bought on or before d (rule 4).
-CREATE VIEW lc_renewal_sold AS
-SELECT DISTINCT c.d, c.client_pid
-FROM lc_current c
-JOIN lc_membership m ON m.client_pid = c.client_pid
-WHERE m.start_date > c.start_date
-  AND m.bought_on <= c.d;
-
--- Per date and client: visits in the last $inactive_days days (rule 5), in the last 28 days
--- (V28) and in the 56 days before those (V56, days 28..83 back) for `at_risk`.
-CREATE VIEW lc_visits_at AS
+-- Per date: the days the rules look back on, d - back for back = 0, 1, ... as far as the
+-- longest look-back (84 days for `at_risk`, $inactive_days, $pt_days), and which windows of
+-- the rules each day falls in (1 or 0, for counting). Events join these on the day, an
+-- equality (a hash join), rather than on a range of days (a nested loop over every date and
+-- every event).
+CREATE VIEW lc_lookback AS
 SELECT
     e.d,
-    v.client_pid,
-    sum(CASE WHEN e.d - v.day <= $inactive_days::BIGINT - 1 THEN v.visits ELSE 0 END) AS recent_visits,
-    sum(CASE WHEN e.d - v.day <= 27 THEN v.visits ELSE 0 END) AS v28,
-    sum(CASE WHEN e.d - v.day BETWEEN 28 AND 83 THEN v.visits ELSE 0 END) AS v56
+    e.d - CAST(b.back AS INTEGER) AS day,
+    -- the last $inactive_days days (rule 5)
+    CASE WHEN b.back <= $inactive_days::BIGINT - 1 THEN 1 ELSE 0 END AS in_inactive_window,
+    -- the last 28 days (V28) and the 56 days before those (V56, days 28..83 back): `at_risk`
+    CASE WHEN b.back <= 27 THEN 1 ELSE 0 END AS in_v28,
+    CASE WHEN b.back BETWEEN 28 AND 83 THEN 1 ELSE 0 END AS in_v56,
+    -- the last $pt_days days (rule 6)
+    b.back <= $pt_days::BIGINT - 1 AS in_pt_window
 FROM eval_dates e
-JOIN lc_visit_day v
-  ON v.day <= e.d
- AND e.d - v.day <= greatest(83, $inactive_days::BIGINT - 1)
-GROUP BY e.d, v.client_pid;
+CROSS JOIN (
+    SELECT unnest(range(greatest(84, $inactive_days::BIGINT, $pt_days::BIGINT))) AS back
+) b;
+
+-- Per date and client, what the rules read from memberships, in one pass over the
+-- memberships started or bought by d:
+-- * last_effective_end: the latest effective end among the memberships started on or before
+--   d (`lapsed` / `former`; none: the client is a lead at d);
+-- * any_frozen: a membership current at d (start_date <= d <= effective end) is frozen
+--   (rule 1 looks at every current one);
+-- * current_mno: *the current membership* — among those current at d, the latest start;
+--   ties: the latest effective end, then the greatest id; that is the greatest mno;
+-- * latest_sold_start: the latest start among the memberships bought on or before d (rule 4:
+--   a renewal is sold when one starts after the current one's start).
+CREATE VIEW lc_membership_at AS
+SELECT
+    e.d,
+    m.cid,
+    max(CASE WHEN m.start_date <= e.d THEN m.effective_end END) AS last_effective_end,
+    bool_or(m.start_date <= e.d AND e.d <= m.effective_end AND m.is_frozen) AS any_frozen,
+    max(CASE WHEN m.start_date <= e.d AND e.d <= m.effective_end THEN m.mno END) AS current_mno,
+    max(CASE WHEN m.bought_on <= e.d THEN m.start_date END) AS latest_sold_start
+FROM eval_dates e
+JOIN lc_membership m ON m.start_date <= e.d OR m.bought_on <= e.d
+GROUP BY e.d, m.cid;
+
+-- Per date and client: visits in the last $inactive_days days (rule 5), V28 and V56
+-- (`at_risk`), as lc_lookback defines them.
+CREATE VIEW lc_visits_at AS
+SELECT
+    b.d,
+    v.cid,
+    sum(b.in_inactive_window) AS recent_visits,
+    sum(b.in_v28) AS v28,
+    sum(b.in_v56) AS v56
+FROM lc_lookback b
+JOIN lc_visit v ON v.day = b.day
+WHERE b.in_inactive_window + b.in_v28 + b.in_v56 > 0
+  -- (implied by the join, but written out on the timestamp so that only the visits of the
+  -- days looked back on are read past the scan, dated and matched to their client)
+  AND v.visited_at >= CAST((SELECT min(day) FROM lc_lookback) AS TIMESTAMP)
+  AND v.visited_at < CAST((SELECT max(d) FROM eval_dates) + 1 AS TIMESTAMP)
+GROUP BY b.d, v.cid;
 
 -- Per date: clients with a personal-training service done in the last $pt_days days (rule 6).
 CREATE VIEW lc_pt_at AS
-SELECT DISTINCT e.d, p.client_pid
-FROM eval_dates e
-JOIN lc_pt_day p ON p.day <= e.d AND e.d - p.day <= $pt_days::BIGINT - 1;
+SELECT DISTINCT b.d, p.cid
+FROM lc_lookback b
+JOIN lc_pt_day p ON p.day = b.day
+WHERE b.in_pt_window;
 
--- Per date and client: distinct offered starter services done in the starter window
--- (lc_starter_window), and done by d.
-CREATE VIEW lc_starter_at AS
-SELECT e.d, s.client_pid, count(DISTINCT s.service) AS starter_done
-FROM eval_dates e
-JOIN lc_starter_window s ON s.day <= e.d
-GROUP BY e.d, s.client_pid;
+-- Per client: the day on which the client had done, within the starter window, as many
+-- distinct offered starter services as the club offers (lc_starter_window holds one row per
+-- client and offered service: that is the day the last of them was done). starter_completed
+-- holds at d when that day is on or before d.
+CREATE VIEW lc_starter_completed_on AS
+SELECT cid, max(day) AS completed_on
+FROM lc_starter_window
+GROUP BY cid
+HAVING count(*) >= (SELECT count(*) FROM lc_starter_offer);
 
 -- The stage and flags of every client of the base at every evaluation date.
 -- The base at d: registered on or before d (or with no registration date), less archived
@@ -144,54 +156,78 @@ WITH dates AS (
     -- many clients: a cross join with a one-row table on the large side is slow)
     SELECT d, (SELECT count(*) FROM lc_starter_offer) AS offered
     FROM eval_dates
+),
+-- per date and client of the base, every fact the rules below read (keyed by cid)
+facts AS (
+    SELECT
+        e.d,
+        e.offered,
+        c.cid,
+        h.last_effective_end IS NOT NULL AS started,
+        h.last_effective_end,
+        h.any_frozen,
+        h.latest_sold_start,
+        cur.membership_pid,
+        cur.start_date,
+        cur.effective_end,
+        cur.is_first,
+        cur.cid IS NOT NULL AS has_current,
+        va.recent_visits,
+        va.v28,
+        va.v56,
+        pt.cid IS NOT NULL AS pt_recent,
+        st.completed_on <= e.d AS starter_completed
+    FROM dates e
+    CROSS JOIN lc_client c
+    LEFT JOIN lc_membership_at h ON h.d = e.d AND h.cid = c.cid
+    LEFT JOIN lc_membership cur ON cur.cid = h.cid AND cur.mno = h.current_mno
+    LEFT JOIN lc_visits_at va ON va.d = e.d AND va.cid = c.cid
+    LEFT JOIN lc_pt_at pt ON pt.d = e.d AND pt.cid = c.cid
+    LEFT JOIN lc_starter_completed_on st ON st.cid = c.cid
+    WHERE (c.registered_on IS NULL OR c.registered_on <= e.d)
+      AND NOT (coalesce(c.archived_on <= e.d, false) AND h.last_effective_end IS NULL)
 )
 SELECT
-    e.d,
+    f.d,
     c.client_pid,
     c.branch,
     CASE
         -- 1. a current membership is frozen
-        WHEN cur.any_frozen THEN 'frozen'
+        WHEN f.any_frozen THEN 'frozen'
         -- 2. the current membership is the first, started within $onboarding_days before d
-        WHEN cur.is_first AND e.d - cur.start_date <= $onboarding_days::BIGINT THEN 'newcomer'
+        WHEN f.is_first AND f.d - f.start_date <= $onboarding_days::BIGINT THEN 'newcomer'
         -- 3. the current membership is not the first, started within $onboarding_days before d
-        WHEN NOT cur.is_first AND e.d - cur.start_date <= $onboarding_days::BIGINT THEN 'renewed'
-        -- 4. the current membership ends 0..$renewal_window_days days after d, no renewal sold
-        WHEN cur.effective_end - e.d <= $renewal_window_days::BIGINT AND rs.client_pid IS NULL
+        WHEN NOT f.is_first AND f.d - f.start_date <= $onboarding_days::BIGINT THEN 'renewed'
+        -- 4. the current membership ends 0..$renewal_window_days days after d, and no renewal
+        --    (a membership starting after the current one's start) was sold by d
+        WHEN f.effective_end - f.d <= $renewal_window_days::BIGINT
+             AND NOT coalesce(f.latest_sold_start > f.start_date, false)
             THEN 'renewal_due'
         -- 5. current membership, no visit in the last $inactive_days days
-        WHEN cur.client_pid IS NOT NULL AND coalesce(va.recent_visits, 0) = 0 THEN 'inactive'
+        WHEN f.has_current AND coalesce(f.recent_visits, 0) = 0 THEN 'inactive'
         -- 6. current membership, personal training done in the last $pt_days days
-        WHEN cur.client_pid IS NOT NULL AND pt.client_pid IS NOT NULL THEN 'pt_engaged'
+        WHEN f.has_current AND f.pt_recent THEN 'pt_engaged'
         -- 7. any other client with a current membership
-        WHEN cur.client_pid IS NOT NULL THEN 'active'
+        WHEN f.has_current THEN 'active'
         -- 8. no current membership; the latest effective end is within $lapsed_days before d
-        WHEN h.client_pid IS NOT NULL AND e.d - h.last_effective_end <= $lapsed_days::BIGINT
-            THEN 'lapsed'
+        WHEN f.started AND f.d - f.last_effective_end <= $lapsed_days::BIGINT THEN 'lapsed'
         -- 9. no current membership; the last one ended earlier
-        WHEN h.client_pid IS NOT NULL THEN 'former'
+        WHEN f.started THEN 'former'
         -- 10. no non-cancelled membership started by d
         ELSE 'lead'
     END AS stage,
-    cur.client_pid IS NOT NULL AS has_current,
+    f.has_current,
     -- starter_completed: at least as many distinct starter services done in the starter
     -- window as the club offers; unknown when the club offers none (no data)
     CASE
-        WHEN e.offered = 0 THEN NULL
-        ELSE coalesce(st.starter_done, 0) >= e.offered
+        WHEN f.offered = 0 THEN NULL
+        ELSE coalesce(f.starter_completed, false)
     END AS starter_completed,
     -- at_risk: V56 >= 4 and the weekly rate V28/4 is below half of V56/8, i.e. 4*V28 < V56
-    coalesce(va.v56, 0) >= 4 AND 4 * coalesce(va.v28, 0) < coalesce(va.v56, 0) AS at_risk,
-    cur.membership_pid,
-    cur.start_date AS membership_start,
-    cur.effective_end AS membership_effective_end
-FROM dates e
-CROSS JOIN lc_client c
-LEFT JOIN lc_history h ON h.d = e.d AND h.client_pid = c.client_pid
-LEFT JOIN lc_current cur ON cur.d = e.d AND cur.client_pid = c.client_pid
-LEFT JOIN lc_renewal_sold rs ON rs.d = e.d AND rs.client_pid = c.client_pid
-LEFT JOIN lc_visits_at va ON va.d = e.d AND va.client_pid = c.client_pid
-LEFT JOIN lc_pt_at pt ON pt.d = e.d AND pt.client_pid = c.client_pid
-LEFT JOIN lc_starter_at st ON st.d = e.d AND st.client_pid = c.client_pid
-WHERE (c.registered_on IS NULL OR c.registered_on <= e.d)
-  AND NOT (coalesce(c.archived_on <= e.d, false) AND h.client_pid IS NULL);
+    coalesce(f.v56, 0) >= 4 AND 4 * coalesce(f.v28, 0) < coalesce(f.v56, 0) AS at_risk,
+    f.membership_pid,
+    f.start_date AS membership_start,
+    f.effective_end AS membership_effective_end
+-- (the client's pid and branch are looked up last, by cid: the joins above carry integers)
+FROM lc_client c
+JOIN facts f ON f.cid = c.cid;

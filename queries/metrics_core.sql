@@ -24,14 +24,20 @@ UNION
 SELECT $as_of::DATE;
 
 -- @include lifecycle.sql
+-- The stages the metrics read: those of clients with a current membership (churn,
+-- reactivation, shares) and every stage at D (starter_completed of new members); with the
+-- client's cid (see base.sql), found by client_pid, the key every profile's lc_stage has.
 CREATE TABLE mt_stage AS
-SELECT * FROM lc_stage;
+SELECT s.*, i.cid
+FROM lc_id i
+JOIN lc_stage s ON s.client_pid = i.client_pid
+WHERE s.has_current OR s.d = $as_of::DATE;
 
 -- Every client counts in its branch and in `(all)`.
-CREATE VIEW mt_client_scope AS
-SELECT client_pid, coalesce(branch, '(none)') AS branch FROM lc_client
+CREATE TABLE mt_client_scope AS
+SELECT client_pid, cid, coalesce(branch, '(none)') AS branch FROM lc_client
 UNION ALL
-SELECT client_pid, '(all)' AS branch FROM lc_client;
+SELECT client_pid, cid, '(all)' AS branch FROM lc_client;
 
 -- Memberships with a renewal: another non-cancelled membership of the same client that starts
 -- after this one's start and at most $renewal_grace_days days after its effective end (one
@@ -39,7 +45,7 @@ SELECT client_pid, '(all)' AS branch FROM lc_client;
 CREATE TABLE mt_renewed AS
 SELECT DISTINCT m.membership_pid
 FROM lc_membership m
-JOIN lc_membership n ON n.client_pid = m.client_pid
+JOIN lc_membership n ON n.cid = m.cid
 WHERE n.start_date > m.start_date
   AND n.start_date - m.effective_end <= $renewal_grace_days::BIGINT
   AND n.bought_on <= $as_of::DATE;
@@ -50,57 +56,50 @@ CREATE TABLE mt_new_member AS
 SELECT
     p.period_start,
     f.client_pid,
+    f.cid,
     now.starter_completed,
-    pt.client_pid IS NOT NULL AS bought_pt
+    pt.cid IS NOT NULL AS bought_pt
 FROM period p
 JOIN lc_first f ON f.first_start BETWEEN p.period_start AND p.period_end
-LEFT JOIN mt_stage now ON now.d = $as_of::DATE AND now.client_pid = f.client_pid
+LEFT JOIN mt_stage now ON now.d = $as_of::DATE AND now.cid = f.cid
 LEFT JOIN (
-    SELECT DISTINCT f2.client_pid
+    SELECT DISTINCT f2.cid
     FROM lc_first f2
-    JOIN lc_sale s ON s.client_pid = f2.client_pid
+    JOIN lc_sale s ON s.cid = f2.cid
     WHERE s.category = 'personal_training'
       AND abs(s.day - f2.first_start) <= $pt_conversion_days::BIGINT
       AND s.day <= $as_of::DATE
-) pt ON pt.client_pid = f.client_pid;
+) pt ON pt.cid = f.cid;
 
 -- Per period and client: visits in the period, whether a member during it (a non-cancelled
--- membership overlapping the period), and revenue.
+-- membership overlapping the period), and revenue. (One aggregation over the three kinds of
+-- rows, rather than three aggregations joined.)
 CREATE TABLE mt_activity AS
-WITH visits AS (
-    SELECT p.period_start, v.client_pid, sum(v.visits) AS visits
-    FROM period p
-    JOIN lc_visit_day v ON v.day BETWEEN p.period_start AND p.period_end
-    GROUP BY p.period_start, v.client_pid
-),
-members AS (
-    SELECT DISTINCT p.period_start, m.client_pid
+SELECT
+    period_start,
+    cid,
+    sum(visits) AS visits,
+    bool_or(is_member) AS is_member,
+    sum(revenue) AS revenue
+FROM (
+    SELECT pd.period_start, v.cid, 1 AS visits, false AS is_member,
+           CAST(0 AS DECIMAL(18, 2)) AS revenue
+    FROM period_day pd
+    JOIN lc_visit v ON v.day = pd.day
+    -- (implied by the join; on the timestamp, so that only the visits of the periods are
+    -- dated and matched to their client)
+    WHERE v.visited_at >= CAST((SELECT min(period_start) FROM period) AS TIMESTAMP)
+      AND v.visited_at < CAST((SELECT max(period_end) FROM period) + 1 AS TIMESTAMP)
+    UNION ALL
+    SELECT p.period_start, m.cid, 0, true, CAST(0 AS DECIMAL(18, 2))
     FROM period p
     JOIN lc_membership m ON m.start_date <= p.period_end AND m.effective_end >= p.period_start
-),
-revenue AS (
-    SELECT p.period_start, s.client_pid, sum(s.amount) AS revenue
-    FROM period p
-    JOIN lc_sale s ON s.day BETWEEN p.period_start AND p.period_end
-    GROUP BY p.period_start, s.client_pid
-),
-keys AS (
-    SELECT period_start, client_pid FROM visits
-    UNION
-    SELECT period_start, client_pid FROM members
-    UNION
-    SELECT period_start, client_pid FROM revenue
-)
-SELECT
-    k.period_start,
-    k.client_pid,
-    coalesce(v.visits, 0) AS visits,
-    m.client_pid IS NOT NULL AS is_member,
-    coalesce(r.revenue, 0) AS revenue
-FROM keys k
-LEFT JOIN visits v ON v.period_start = k.period_start AND v.client_pid = k.client_pid
-LEFT JOIN members m ON m.period_start = k.period_start AND m.client_pid = k.client_pid
-LEFT JOIN revenue r ON r.period_start = k.period_start AND r.client_pid = k.client_pid;
+    UNION ALL
+    SELECT pd.period_start, s.cid, 0, false, s.amount
+    FROM period_day pd
+    JOIN lc_sale s ON s.day = pd.day
+) rows
+GROUP BY period_start, cid;
 
 -- Every metric per period and scope (wide: one column per metric).
 CREATE TABLE mt_metrics AS
@@ -142,9 +141,9 @@ churn AS (
                     THEN 1 ELSE 0 END) AS churned
     FROM period p
     JOIN mt_stage s ON s.d = p.period_start AND s.has_current
-    LEFT JOIN mt_stage e ON e.d = p.period_end AND e.client_pid = s.client_pid
+    LEFT JOIN mt_stage e ON e.d = p.period_end AND e.cid = s.cid
     LEFT JOIN mt_renewed r ON r.membership_pid = s.membership_pid
-    JOIN mt_client_scope sc ON sc.client_pid = s.client_pid
+    JOIN mt_client_scope sc ON sc.cid = s.cid
     GROUP BY p.period_start, sc.branch
 ),
 -- new members of the period: starter completion and PT conversion
@@ -154,7 +153,7 @@ newcomers AS (
                     WHEN NOT n.starter_completed THEN 0.0 END) AS starter_completion_rate,
            avg(CASE WHEN n.bought_pt THEN 1.0 ELSE 0.0 END) AS starter_to_pt_conversion
     FROM mt_new_member n
-    JOIN mt_client_scope sc ON sc.client_pid = n.client_pid
+    JOIN mt_client_scope sc ON sc.cid = n.cid
     GROUP BY n.period_start, sc.branch
 ),
 -- reactivation_rate: `inactive` on the period's first day, a visit in the period
@@ -163,8 +162,8 @@ reactivation AS (
            sum(CASE WHEN a.visits > 0 THEN 1 ELSE 0 END) AS reactivated
     FROM period p
     JOIN mt_stage s ON s.d = p.period_start AND s.stage = 'inactive'
-    LEFT JOIN mt_activity a ON a.period_start = p.period_start AND a.client_pid = s.client_pid
-    JOIN mt_client_scope sc ON sc.client_pid = s.client_pid
+    LEFT JOIN mt_activity a ON a.period_start = p.period_start AND a.cid = s.cid
+    JOIN mt_client_scope sc ON sc.cid = s.cid
     GROUP BY p.period_start, sc.branch
 ),
 -- active_share / inactive_share: stages at the period's end among clients with a current
@@ -175,7 +174,7 @@ shares AS (
            sum(CASE WHEN s.stage = 'inactive' THEN 1 ELSE 0 END) AS inactive
     FROM period p
     JOIN mt_stage s ON s.d = p.period_end AND s.has_current
-    JOIN mt_client_scope sc ON sc.client_pid = s.client_pid
+    JOIN mt_client_scope sc ON sc.cid = s.cid
     GROUP BY p.period_start, sc.branch
 ),
 -- visits, members (a membership overlapping the period), revenue
@@ -186,7 +185,7 @@ activity AS (
            sum(CASE WHEN a.is_member THEN 1 ELSE 0 END) AS members,
            sum(a.revenue) AS revenue
     FROM mt_activity a
-    JOIN mt_client_scope sc ON sc.client_pid = a.client_pid
+    JOIN mt_client_scope sc ON sc.cid = a.cid
     GROUP BY a.period_start, sc.branch
 ),
 -- leads: clients registered in the period
@@ -194,7 +193,7 @@ leads AS (
     SELECT p.period_start, sc.branch, count(*) AS leads
     FROM period p
     JOIN lc_client c ON c.registered_on BETWEEN p.period_start AND p.period_end
-    JOIN mt_client_scope sc ON sc.client_pid = c.client_pid
+    JOIN mt_client_scope sc ON sc.cid = c.cid
     GROUP BY p.period_start, sc.branch
 ),
 -- nps: answers of the period

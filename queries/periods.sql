@@ -28,3 +28,12 @@ SELECT
     period_start,
     CAST(period_start + CAST(concat(size, unit) AS INTERVAL) AS DATE) - 1 AS period_end
 FROM starts;
+
+-- period_day(period_start DATE, day DATE): every day of every period, so that events join
+-- their period on the day, an equality (a hash join), rather than on a range of days (a
+-- nested loop over every period and every event). A period is at most 92 days long.
+CREATE VIEW period_day AS
+SELECT p.period_start, p.period_start + CAST(k.k AS INTEGER) AS day
+FROM period p
+CROSS JOIN (SELECT unnest(range(92)) AS k) k
+WHERE p.period_start + CAST(k.k AS INTEGER) <= p.period_end;

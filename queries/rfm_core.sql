@@ -7,13 +7,15 @@
 
 -- @include base.sql
 CREATE VIEW rfm_event AS
-SELECT client_pid, day, visits AS events
-FROM lc_visit_day
+SELECT cid, day, 1 AS events
+FROM lc_visit
 WHERE $rfm_events::VARCHAR = 'visits'
-  AND day <= $as_of::DATE
-  AND $as_of::DATE - day <= $rfm_window_days::BIGINT - 1
+  -- the window on the timestamp (its date is in the window exactly when it is in
+  -- [D - ($rfm_window_days - 1), D + 1)), so that only the window's visits are dated
+  AND visited_at >= CAST($as_of::DATE - CAST($rfm_window_days::BIGINT - 1 AS INTEGER) AS TIMESTAMP)
+  AND visited_at < CAST($as_of::DATE + 1 AS TIMESTAMP)
 UNION ALL
-SELECT client_pid, day, 1 AS events
+SELECT cid, day, 1 AS events
 FROM lc_sale
 WHERE $rfm_events::VARCHAR = 'sales'
   AND day <= $as_of::DATE
@@ -22,23 +24,23 @@ WHERE $rfm_events::VARCHAR = 'sales'
 CREATE TABLE rfm_client AS
 WITH
 per_client AS (
-    SELECT client_pid, $as_of::DATE - max(day) AS recency_days, sum(events) AS frequency
+    SELECT cid, $as_of::DATE - max(day) AS recency_days, sum(events) AS frequency
     FROM rfm_event
-    GROUP BY client_pid
+    GROUP BY cid
 ),
 money AS (
-    SELECT client_pid, sum(amount) AS monetary
+    SELECT cid, sum(amount) AS monetary
     FROM lc_sale
     WHERE day <= $as_of::DATE
       AND $as_of::DATE - day <= $rfm_window_days::BIGINT - 1
-    GROUP BY client_pid
+    GROUP BY cid
 ),
 valued AS (
-    SELECT p.client_pid, c.branch, p.recency_days, p.frequency,
+    SELECT c.client_pid, c.branch, p.recency_days, p.frequency,
            coalesce(m.monetary, CAST(0 AS DECIMAL(18, 2))) AS monetary
     FROM per_client p
-    JOIN lc_client c ON c.client_pid = p.client_pid
-    LEFT JOIN money m ON m.client_pid = p.client_pid
+    JOIN lc_client c ON c.cid = p.cid
+    LEFT JOIN money m ON m.cid = p.cid
 ),
 scored AS (
     SELECT *,

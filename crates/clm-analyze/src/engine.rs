@@ -119,9 +119,15 @@ impl Engine {
         let mut config = SessionConfig::new()
             .with_information_schema(true)
             .with_default_catalog_and_schema("clm", "bundle");
+        let options = config.options_mut();
         // Parquet strings are read as Utf8, the canonical type, rather than as Utf8View:
         // `crate::bundles` would otherwise copy every string column of every row into Utf8.
-        config.options_mut().execution.parquet.schema_force_view_types = false;
+        options.execution.parquet.schema_force_view_types = false;
+        // Joins hash their build side once and probe it from every partition, rather than
+        // first repartitioning both sides by the join key: on the few cores of a consultant's
+        // machine, shuffling millions of rows costs more than a parallel build gains (about a
+        // tenth less CPU over the analysis suite on 2 cores).
+        options.optimizer.repartition_joins = false;
         Engine {
             ctx: SessionContext::new_with_config(config),
             tables: BTreeMap::new(),

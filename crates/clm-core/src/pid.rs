@@ -121,7 +121,8 @@ impl Pseudonymizer {
 /// flat even for ids that never repeat.
 pub struct PidCache {
     domain: Domain,
-    map: HashMap<Box<str>, [u8; 32]>,
+    /// aHash rather than SipHash: the keys are the club's own ids, hashed once per row.
+    map: HashMap<Box<str>, [u8; 32], ahash::RandomState>,
     cap: usize,
 }
 
@@ -131,12 +132,16 @@ impl PidCache {
     pub fn new(domain: Domain, cap: usize) -> Self {
         PidCache {
             domain,
-            map: HashMap::new(),
+            map: HashMap::default(),
             cap,
         }
     }
 
     pub fn get(&mut self, p: &Pseudonymizer, normalized_id: &str) -> [u8; 32] {
+        if self.cap == 0 {
+            // Ids that never repeat (sales, memberships): nothing to remember.
+            return p.pid_bytes(self.domain, normalized_id);
+        }
         if let Some(v) = self.map.get(normalized_id) {
             return *v;
         }
@@ -221,10 +226,13 @@ mod tests {
         let key = PseudonymKey(Secret32::from_bytes([1; 32]));
         let p = Pseudonymizer::new(&key);
         let mut c = PidCache::new(Domain::Client, 3);
+        let mut none = PidCache::new(Domain::Client, 0);
         for i in 0..10 {
             let id = format!("{}", i % 5);
             assert_eq!(&c.get(&p, &id), p.pid(Domain::Client, &id).as_bytes());
             assert!(c.map.len() <= 3);
+            assert_eq!(&none.get(&p, &id), p.pid(Domain::Client, &id).as_bytes());
+            assert!(none.map.is_empty());
         }
     }
 }

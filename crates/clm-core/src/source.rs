@@ -15,7 +15,9 @@ use std::fs::File;
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use csv::StringRecord;
 use encoding_rs_io::DecodeReaderBytesBuilder;
@@ -281,6 +283,29 @@ fn column_index_in(path: &Path, headers: &[String], name: &str) -> Result<usize>
     }
 }
 
+/// The file's bytes as UTF-8 text: decoded, or, for UTF-8, passed through as they are
+/// (invalid bytes are caught record by record) without the BOM. Passing through is what
+/// the decoder does with UTF-8 too, minus a copy of every byte.
+fn text_reader(
+    mut prefix: Vec<u8>,
+    rest: Counting<File>,
+    enc: &'static encoding_rs::Encoding,
+) -> Box<dyn Read + Send> {
+    if enc == encoding_rs::UTF_8 {
+        if prefix.starts_with(b"\xEF\xBB\xBF") {
+            prefix.drain(..3);
+        }
+        return Box::new(Cursor::new(prefix).chain(rest));
+    }
+    let decoded = DecodeReaderBytesBuilder::new()
+        .encoding(Some(enc))
+        .bom_override(true)
+        .strip_bom(true)
+        .utf8_passthru(true)
+        .build(Cursor::new(prefix).chain(rest));
+    Box::new(decoded)
+}
+
 /// A CSV source, record by record.
 pub struct SourceReader {
     path: PathBuf,
@@ -320,14 +345,7 @@ impl SourceReader {
             inner: f,
             count: Arc::clone(&bytes_read),
         };
-        let raw = Cursor::new(prefix).chain(counting);
-        let decoded = DecodeReaderBytesBuilder::new()
-            .encoding(Some(enc))
-            .bom_override(true)
-            .strip_bom(true)
-            .utf8_passthru(true)
-            .build(raw);
-        let boxed: Box<dyn Read + Send> = Box::new(decoded);
+        let boxed = text_reader(prefix, counting, enc);
         let mut parser = CsvRecords::new(boxed, delimiter);
         let mut rec = RawRecord::default();
         let header_err = |m: String| Error::source(path, m);
@@ -419,8 +437,24 @@ impl SourceReader {
         self.line
     }
 
+    /// Copies the raw record into `rec`, and tells whether it is valid text without
+    /// undecodable bytes (U+FFFD).
     fn fill(&self, rec: &mut StringRecord) -> bool {
         rec.clear();
+        if let Some((text, ends)) = self.raw.clean_text() {
+            let mut start = 0;
+            for &end in ends {
+                rec.push_field(&text[start..end]);
+                start = end;
+            }
+            return true;
+        }
+        let valid = self.fill_checked(rec);
+        valid && !rec.as_slice().contains('\u{FFFD}')
+    }
+
+    /// [`SourceReader::fill`] field by field: stray BOMs dropped, invalid bytes replaced.
+    fn fill_checked(&self, rec: &mut StringRecord) -> bool {
         let mut valid = true;
         for f in self.raw.fields() {
             match std::str::from_utf8(f) {
@@ -481,7 +515,7 @@ impl SourceReader {
             debug_assert_eq!(MAX_RECORD_LINES, 50);
             return bad(reason::TOO_MANY_LINES);
         }
-        if !valid || rec.as_slice().contains('\u{FFFD}') {
+        if !valid {
             // Undecodable bytes (utf-8 passed through), or the decoder's replacement character.
             return Ok(Some(RecordStatus::Bad(format!(
                 "bytes not valid in the file's encoding ({})",
@@ -521,8 +555,62 @@ enum Inner {
 /// their line (CSV) or row (sheet) numbers. Cells equal to a null marker read as empty.
 pub struct TableSource {
     inner: Inner,
-    null_markers: Vec<String>,
+    null_markers: NullMarkers,
     scratch: Vec<String>,
+}
+
+/// Cell texts read as empty, with what it takes to pass over most cells at a glance.
+struct NullMarkers {
+    list: Vec<String>,
+    longest: usize,
+    /// Bit `n` set when a marker is `n` bytes long (markers are short; longer ones are
+    /// never looked for with the bit).
+    lengths: u64,
+    /// The first bytes of the markers.
+    firsts: [bool; 256],
+}
+
+/// Whether a byte may begin white space (ASCII, or the UTF-8 lead bytes of U+0085, U+00A0,
+/// U+1680, U+2000–U+205F and U+3000), which trimming would remove.
+fn may_begin_space(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | b' ' | 0xC2 | 0xE1 | 0xE2 | 0xE3)
+}
+
+impl NullMarkers {
+    fn new(list: Vec<String>) -> Self {
+        let longest = list.iter().map(String::len).max().unwrap_or(0);
+        let lengths = list
+            .iter()
+            .filter(|m| m.len() < 64)
+            .fold(0u64, |bits, m| bits | 1 << m.len());
+        let mut firsts = [false; 256];
+        for m in &list {
+            if let Some(b) = m.bytes().next() {
+                firsts[usize::from(b)] = true;
+            }
+        }
+        NullMarkers {
+            list,
+            longest,
+            lengths,
+            firsts,
+        }
+    }
+
+    /// Whether a cell, trimmed, is one of the markers.
+    fn matches(&self, cell: &str) -> bool {
+        if self.list.is_empty() || cell.len() > self.longest + 8 {
+            return false;
+        }
+        // Most cells (ids, dates, words) are told apart by their first byte.
+        match cell.bytes().next() {
+            Some(b) if !self.firsts[usize::from(b)] && !may_begin_space(b) => return false,
+            _ => {}
+        }
+        let t = cell.trim();
+        let maybe = t.len() >= 64 || self.lengths & (1 << t.len()) != 0;
+        maybe && !t.is_empty() && self.list.iter().any(|m| m == t)
+    }
 }
 
 /// Opens the source of a mapped table: the sheet `sheet` of a workbook when the file is one
@@ -555,7 +643,7 @@ pub fn open_table(tm: &TableMapping) -> Result<TableSource> {
     };
     Ok(TableSource {
         inner,
-        null_markers: tm.null_markers.clone(),
+        null_markers: NullMarkers::new(tm.null_markers.clone()),
         scratch: Vec::new(),
     })
 }
@@ -564,7 +652,7 @@ impl TableSource {
     pub fn from_csv(reader: SourceReader, null_markers: Vec<String>) -> Self {
         TableSource {
             inner: Inner::Csv(reader),
-            null_markers,
+            null_markers: NullMarkers::new(null_markers),
             scratch: Vec::new(),
         }
     }
@@ -572,7 +660,7 @@ impl TableSource {
     pub fn from_sheet(reader: SheetReader, null_markers: Vec<String>) -> Self {
         TableSource {
             inner: Inner::Sheet(reader),
-            null_markers,
+            null_markers: NullMarkers::new(null_markers),
             scratch: Vec::new(),
         }
     }
@@ -628,31 +716,216 @@ impl TableSource {
             Inner::Csv(r) => r.next_record(rec)?,
             Inner::Sheet(r) => r.next_record(rec)?,
         };
-        if st.is_some() && !self.null_markers.is_empty() {
-            let markers = &self.null_markers;
-            let longest = markers.iter().map(String::len).max().unwrap_or(0);
-            let is_marker = |f: &str| {
-                f.len() <= longest + 8 && {
-                    let t = f.trim();
-                    !t.is_empty() && markers.iter().any(|m| m == t)
+        let markers = &self.null_markers;
+        if st.is_some() && rec.iter().any(|f| markers.matches(f)) {
+            self.scratch.clear();
+            self.scratch.extend(rec.iter().map(|f| {
+                if markers.matches(f) {
+                    String::new()
+                } else {
+                    f.to_string()
                 }
-            };
-            if rec.iter().any(is_marker) {
-                self.scratch.clear();
-                self.scratch.extend(rec.iter().map(|f| {
-                    if is_marker(f) {
-                        String::new()
-                    } else {
-                        f.to_string()
-                    }
-                }));
-                rec.clear();
-                for f in &self.scratch {
-                    rec.push_field(f);
-                }
+            }));
+            rec.clear();
+            for f in &self.scratch {
+                rec.push_field(f);
             }
         }
         Ok(st)
+    }
+}
+
+/// One record read ahead: its fields, how it was read, and its line (or sheet row).
+#[derive(Debug)]
+pub struct ReadRecord {
+    pub rec: StringRecord,
+    pub status: RecordStatus,
+    pub line: u64,
+}
+
+/// Records read ahead in one go; the first [`Chunk::len`] slots hold them, the slots after
+/// keep their allocations for the next round.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    slots: Vec<ReadRecord>,
+    len: usize,
+}
+
+impl Chunk {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &ReadRecord> {
+        self.slots[..self.len].iter()
+    }
+
+    /// Reads up to `max` records into the chunk, reusing its slots; `false` when the
+    /// source has no more records.
+    fn fill(&mut self, src: &mut TableSource, max: usize) -> Result<bool> {
+        self.len = 0;
+        while self.len < max {
+            if self.len == self.slots.len() {
+                self.slots.push(ReadRecord {
+                    rec: StringRecord::new(),
+                    status: RecordStatus::Ok,
+                    line: 0,
+                });
+            }
+            let slot = &mut self.slots[self.len];
+            match src.next_record(&mut slot.rec)? {
+                Some(st) => {
+                    slot.status = st;
+                    slot.line = src.line();
+                    self.len += 1;
+                }
+                None => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Chunks waiting between the reading thread and the caller: memory stays flat.
+const CHUNKS_IN_FLIGHT: usize = 2;
+
+/// Used chunks kept for the reading thread to fill again: enough for every chunk a caller
+/// may hold on to (say, in a queue of its own to a second stage), so that none is
+/// allocated anew once the pipeline is full.
+const SPARE_CHUNKS: usize = 8;
+
+/// A table source read on a thread of its own, chunk by chunk, so that splitting and
+/// decoding the text overlaps with whatever the caller does with the records.
+///
+/// The records, their order and their statuses are exactly those of
+/// [`TableSource::next_record`]. Dropping it early stops the thread.
+pub struct ReadAhead {
+    headers: Vec<String>,
+    path: PathBuf,
+    chunks: Option<Receiver<Result<Chunk>>>,
+    spare: SyncSender<Chunk>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TableSource {
+    /// Moves the source to a reading thread that hands over `chunk_rows` records at a time.
+    pub fn read_ahead(self, chunk_rows: usize) -> ReadAhead {
+        let headers = self.headers().to_vec();
+        let path = self.path().to_path_buf();
+        let (chunk_tx, chunk_rx) = sync_channel(CHUNKS_IN_FLIGHT);
+        let (spare_tx, spare_rx) = sync_channel(SPARE_CHUNKS);
+        let thread = std::thread::Builder::new()
+            .name("clm-read".into())
+            .spawn(move || read_chunks(self, chunk_rows.max(1), &chunk_tx, &spare_rx))
+            .map_err(|e| Error::Other(format!("cannot start a reading thread: {e}")));
+        let (chunks, thread) = match thread {
+            Ok(t) => (Some(chunk_rx), Some(t)),
+            Err(e) => {
+                // Reported as the first chunk, like any read error.
+                let (tx, rx) = sync_channel(1);
+                let _ = tx.send(Err(e));
+                (Some(rx), None)
+            }
+        };
+        ReadAhead {
+            headers,
+            path,
+            chunks,
+            spare: spare_tx,
+            thread,
+        }
+    }
+}
+
+/// The reading thread: fills chunks (reusing those given back) until the source ends, an
+/// error occurs (sent on as the last message) or the receiver is gone.
+fn read_chunks(
+    mut src: TableSource,
+    chunk_rows: usize,
+    out: &SyncSender<Result<Chunk>>,
+    spare: &Receiver<Chunk>,
+) {
+    loop {
+        let mut chunk = spare.try_recv().unwrap_or_default();
+        match chunk.fill(&mut src, chunk_rows) {
+            Ok(more) => {
+                if !chunk.is_empty() && out.send(Ok(chunk)).is_err() {
+                    return;
+                }
+                if !more {
+                    return;
+                }
+            }
+            Err(e) => {
+                let _ = out.send(Err(e));
+                return;
+            }
+        }
+    }
+}
+
+impl ReadAhead {
+    pub fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    /// The next chunk of records, `None` after the last. Give it back with
+    /// [`ReadAhead::give_back`] so that its allocations are reused.
+    pub fn next_chunk(&mut self) -> Result<Option<Chunk>> {
+        let Some(rx) = &self.chunks else {
+            return Ok(None);
+        };
+        match rx.recv() {
+            Ok(r) => r.map(Some),
+            Err(_) => {
+                // The thread is done: every chunk it sent was received. It stops only at
+                // the end, after an error it sent, or by panicking, which must not pass
+                // for the end of the file.
+                self.chunks = None;
+                match self.thread.take().map(JoinHandle::join) {
+                    Some(Err(_)) => Err(Error::source(
+                        &self.path,
+                        "internal error: the reading thread stopped unexpectedly",
+                    )),
+                    _ => Ok(None),
+                }
+            }
+        }
+    }
+
+    /// Returns a used chunk for the reading thread to fill again.
+    pub fn give_back(&self, chunk: Chunk) {
+        self.recycler().give_back(chunk);
+    }
+
+    /// A handle that gives chunks back from another thread.
+    pub fn recycler(&self) -> Recycler {
+        Recycler(self.spare.clone())
+    }
+}
+
+/// Gives used chunks back to a [`ReadAhead`]'s reading thread, from any thread.
+#[derive(Clone)]
+pub struct Recycler(SyncSender<Chunk>);
+
+impl Recycler {
+    pub fn give_back(&self, chunk: Chunk) {
+        // A full queue or a finished thread: the chunk is simply dropped.
+        let _ = self.0.try_send(chunk);
+    }
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        // Closing the channel first makes the thread stop at its next chunk.
+        self.chunks = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 
@@ -790,12 +1063,68 @@ mod tests {
     }
 
     #[test]
+    fn characters_cut_by_a_delimiter_and_stray_marks_are_caught() {
+        let d = tempfile::tempdir().unwrap();
+        let mut bytes = b"a;b\n".to_vec();
+        // "Ж" is D0 96: valid as a whole record, not as two fields.
+        bytes.extend_from_slice(b"\xD0;\x96\n");
+        bytes.extend_from_slice("x;\u{fffd}\n".as_bytes());
+        bytes.extend_from_slice("\u{feff}y;z\u{feff}\n".as_bytes());
+        let p = write(d.path(), "x.csv", &bytes);
+        let (_, rows) = read_all(&p, Encoding::Utf8);
+        assert!(rows[0].as_ref().unwrap_err().contains("not valid"));
+        assert!(rows[1].as_ref().unwrap_err().contains("not valid"));
+        assert_eq!(rows[2], Ok(vec!["y".to_string(), "z".to_string()]));
+    }
+
+    /// Reading ahead on a thread gives the records, statuses and lines of reading in place.
+    #[test]
+    fn read_ahead_reads_what_next_record_reads() {
+        let d = tempfile::tempdir().unwrap();
+        let mut text = String::from("id;x\n");
+        for i in 0..50 {
+            match i % 7 {
+                3 => text.push_str("1;\"open\n"),
+                5 => text.push_str("NULL;2;3\n"),
+                _ => text.push_str(&format!("{i};v{i}\n")),
+            }
+        }
+        write(d.path(), "t.csv", text.as_bytes());
+        let m = crate::mapping::Mapping::parse(
+            Path::new("m.toml"),
+            "[tables.clients]\nfile = 't.csv'\n[tables.clients.fields]\nclient_id = 'id'\nbranch = 'x'\n",
+            d.path(),
+        )
+        .unwrap();
+        let mut t = open_table(&m.tables[0]).unwrap();
+        let mut rec = StringRecord::new();
+        let mut direct = Vec::new();
+        while let Some(st) = t.next_record(&mut rec).unwrap() {
+            direct.push((rec.clone(), st, t.line()));
+        }
+        let mut ahead = open_table(&m.tables[0]).unwrap().read_ahead(3);
+        assert_eq!(ahead.headers(), ["id", "x"]);
+        let mut read = Vec::new();
+        while let Some(chunk) = ahead.next_chunk().unwrap() {
+            read.extend(
+                chunk
+                    .iter()
+                    .map(|r| (r.rec.clone(), r.status.clone(), r.line)),
+            );
+            ahead.give_back(chunk);
+        }
+        assert_eq!(read, direct);
+        assert!(ahead.next_chunk().unwrap().is_none());
+    }
+
+    #[test]
     fn tables_read_null_markers_as_empty() {
         let d = tempfile::tempdir().unwrap();
         write(
             d.path(),
             "c.csv",
-            "id;x\n1;—\n2;NULL\n3; н.д. \n4;NULLS\n".as_bytes(),
+            "id;x\n1;—\n2;NULL\n3; н.д. \n4;NULLS\n5;\u{a0}NULL\u{2003}\n6;\u{3000}н/д\n7;0NULL\n"
+                .as_bytes(),
         );
         let m = crate::mapping::Mapping::parse(
             Path::new("m.toml"),
@@ -809,7 +1138,7 @@ mod tests {
         while t.next_record(&mut rec).unwrap().is_some() {
             got.push(rec.get(1).unwrap().to_string());
         }
-        assert_eq!(got, ["", "", "", "NULLS"]);
+        assert_eq!(got, ["", "", "", "NULLS", "", "", "0NULL"]);
         assert_eq!(t.describe(), "CSV (UTF-8)");
     }
 }

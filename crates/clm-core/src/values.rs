@@ -185,6 +185,11 @@ impl DateFormat {
                         while i < b.len() && b[i] == b' ' {
                             i += 1;
                         }
+                    } else if c.is_ascii() {
+                        if b[i] != *c as u8 {
+                            return Err(format!("expected a date like {}", self.pattern));
+                        }
+                        i += 1;
                     } else {
                         let mut buf = [0u8; 4];
                         let lit = c.encode_utf8(&mut buf).as_bytes();
@@ -200,14 +205,16 @@ impl DateFormat {
                         Tok::Year2 => (2, 2),
                         _ => (1, 2),
                     };
+                    // At most 4 digits: no overflow.
                     let start = i;
+                    let mut v = 0u32;
                     while i < b.len() && i - start < max && b[i].is_ascii_digit() {
+                        v = v * 10 + u32::from(b[i] - b'0');
                         i += 1;
                     }
                     if i - start < min {
                         return Err(format!("expected a date like {}", self.pattern));
                     }
-                    let v: u32 = s[start..i].parse().unwrap();
                     match t {
                         Tok::Year4 => y = Some(v as i32),
                         Tok::Year2 => {
@@ -453,7 +460,16 @@ pub fn full_years(birth: NaiveDate, as_of: NaiveDate) -> Option<u32> {
 
 /// The first three characters of a postal code.
 pub fn postal_prefix(code: &str) -> String {
-    code.trim().chars().take(3).collect()
+    postal_prefix_str(code).to_string()
+}
+
+/// [`postal_prefix`] as a slice of the code, without allocating.
+pub fn postal_prefix_str(code: &str) -> &str {
+    let t = code.trim();
+    match t.char_indices().nth(3) {
+        Some((end, _)) => &t[..end],
+        None => t,
+    }
 }
 
 /// Timestamp precision kept in the bundle.

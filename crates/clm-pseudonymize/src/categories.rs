@@ -6,7 +6,10 @@
 //! growing once the value is known to be common.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+use ahash::RandomState;
 
 use clm_core::detect::{self, Detector};
 use clm_core::mapping::TableMapping;
@@ -17,11 +20,40 @@ use clm_core::Result;
 use crate::convert::CategoryRules;
 use crate::progress::Progress;
 
+/// Records handed over by the reading thread at a time.
+const READ_CHUNK_ROWS: usize = 4096;
+
 #[derive(Default)]
 struct ValueStat {
-    clients: HashSet<Box<str>>,
+    clients: HashSet<Box<str>, RandomState>,
     common: bool,
     hit: Option<Detector>,
+}
+
+/// The values of one column seen so far.
+#[derive(Default)]
+struct ColumnStats {
+    values: HashMap<Box<str>, ValueStat, RandomState>,
+}
+
+impl ColumnStats {
+    /// Counts one use of `value` by the client `client_id` (empty when the row has none).
+    fn count(&mut self, value: &str, client_id: &str, rare_k: u32) {
+        let s = match self.values.get_mut(value) {
+            Some(s) => s,
+            None => self.values.entry(value.into()).or_insert(ValueStat {
+                hit: detect::first_hit(value),
+                ..Default::default()
+            }),
+        };
+        if !s.common && !client_id.is_empty() && !s.clients.contains(client_id) {
+            s.clients.insert(client_id.into());
+            if s.clients.len() as u32 >= rare_k {
+                s.common = true;
+                s.clients = HashSet::default();
+            }
+        }
+    }
 }
 
 /// What the first pass found in one column.
@@ -45,19 +77,29 @@ pub fn free_category_fields(tm: &TableMapping) -> Vec<&clm_core::mapping::Mapped
 
 /// Scans the free category columns of one table. Returns nothing when there are none.
 pub fn scan(tm: &TableMapping, rare_k: u32, show_progress: bool) -> Result<Vec<ColumnScan>> {
+    scan_until(tm, rare_k, show_progress, &AtomicBool::new(false))
+}
+
+/// [`scan`], given up (with an empty result) once `stop` is set: for a scan running ahead
+/// of an export that has failed.
+pub fn scan_until(
+    tm: &TableMapping,
+    rare_k: u32,
+    show_progress: bool,
+    stop: &AtomicBool,
+) -> Result<Vec<ColumnScan>> {
     let fields = free_category_fields(tm);
     if fields.is_empty() {
         return Ok(Vec::new());
     }
-    let mut reader = open_table(tm)?;
+    let reader = open_table(tm)?;
     let client = tm.field("client_id").expect("every table maps client_id");
     let client_idx = reader.column_index(&client.column)?;
     let idx: Vec<usize> = fields
         .iter()
         .map(|f| reader.column_index(&f.column))
         .collect::<Result<_>>()?;
-    let mut stats: Vec<HashMap<String, ValueStat>> =
-        fields.iter().map(|_| HashMap::new()).collect();
+    let mut stats: Vec<ColumnStats> = fields.iter().map(|_| ColumnStats::default()).collect();
     let (size, counter) = reader.progress();
     let bar = Progress::new(
         show_progress,
@@ -65,43 +107,25 @@ pub fn scan(tm: &TableMapping, rare_k: u32, show_progress: bool) -> Result<Vec<C
         size,
         counter,
     );
-    let mut rec = csv::StringRecord::new();
-    let mut n = 0u64;
-    while let Some(st) = reader.next_record(&mut rec)? {
-        n += 1;
-        if n % 65_536 == 0 {
-            bar.tick();
+    let mut rows = reader.read_ahead(READ_CHUNK_ROWS);
+    while let Some(chunk) = rows.next_chunk()? {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(Vec::new());
         }
-        if st != RecordStatus::Ok {
-            continue;
-        }
-        let cid = client
-            .source_id(rec.get(client_idx).unwrap_or(""))
-            .unwrap_or_default();
-        for (k, f) in fields.iter().enumerate() {
-            let raw = rec.get(idx[k]).unwrap_or("").trim();
-            let v = f.map.get(raw).map(String::as_str).unwrap_or(raw);
-            if v.is_empty() {
-                continue;
-            }
-            let s = match stats[k].get_mut(v) {
-                Some(s) => s,
-                None => {
-                    let s = ValueStat {
-                        hit: detect::first_hit(v),
-                        ..Default::default()
-                    };
-                    stats[k].entry(v.to_string()).or_insert(s)
-                }
-            };
-            if !s.common && !cid.is_empty() {
-                s.clients.insert(cid.as_ref().into());
-                if s.clients.len() as u32 >= rare_k {
-                    s.common = true;
-                    s.clients = HashSet::new();
+        for r in chunk.iter().filter(|r| r.status == RecordStatus::Ok) {
+            let cid = client
+                .source_id(r.rec.get(client_idx).unwrap_or(""))
+                .unwrap_or_default();
+            for (k, f) in fields.iter().enumerate() {
+                let raw = r.rec.get(idx[k]).unwrap_or("").trim();
+                let v = f.map.get(raw).map(String::as_str).unwrap_or(raw);
+                if !v.is_empty() {
+                    stats[k].count(v, &cid, rare_k);
                 }
             }
         }
+        rows.give_back(chunk);
+        bar.tick();
     }
     bar.finish();
     Ok(fields
@@ -113,12 +137,12 @@ pub fn scan(tm: &TableMapping, rare_k: u32, show_progress: bool) -> Result<Vec<C
                 field: f.def.name.clone(),
                 ..Default::default()
             };
-            for (v, s) in st {
+            for (v, s) in st.values {
                 if let Some(d) = s.hit {
                     *scan.pii_values.entry(d.name()).or_default() += 1;
-                    rules.redacted.insert(v);
+                    rules.redacted.insert(v.into());
                 } else if s.common {
-                    rules.common.insert(v);
+                    rules.common.insert(v.into());
                 } else {
                     scan.rare_values += 1;
                 }

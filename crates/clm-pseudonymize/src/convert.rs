@@ -3,7 +3,10 @@
 //! reason that names the field, never its value.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 use std::sync::Arc;
+
+use ahash::RandomState;
 
 use arrow_array::builder::{
     Date32Builder, Decimal128Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder,
@@ -21,9 +24,9 @@ use clm_core::{Error, Result};
 #[derive(Debug, Default, Clone)]
 pub struct CategoryRules {
     /// Values used by at least `rare_k` clients; others become `other`.
-    pub common: HashSet<String>,
+    pub common: HashSet<String, RandomState>,
     /// Values a PII detector hit, replaced by `redacted` (only with `--redact`).
-    pub redacted: HashSet<String>,
+    pub redacted: HashSet<String, RandomState>,
 }
 
 pub const OTHER: &str = "other";
@@ -69,21 +72,47 @@ struct Conv {
     name: String,
     /// Source column index.
     idx: usize,
-    map: HashMap<String, String>,
+    map: HashMap<String, String, RandomState>,
     normalize: clm_core::pid::Normalize,
     required: bool,
     kind: Kind,
 }
 
-/// A value of one output cell, borrowed where possible.
-enum Val<'a> {
+/// A value of one output cell. Text is kept in the converter's row buffer, so that a row
+/// is converted without allocating.
+#[derive(Debug, Clone)]
+enum Val {
     Null,
-    Str(&'a str),
+    Text(Range<usize>),
     Pid([u8; 32]),
     Days(i32),
     Secs(i64),
     Int(i64),
     Money(i128),
+}
+
+/// The settings every cell of a table is converted with.
+struct Settings {
+    pseudonymizer: Pseudonymizer,
+    decimal_comma: bool,
+    bands: AgeBands,
+    as_of: NaiveDate,
+    truncate: Truncate,
+}
+
+/// One row being converted: its cells, and the text they point into.
+#[derive(Default)]
+struct RowBuf {
+    cells: Vec<Val>,
+    text: String,
+}
+
+impl RowBuf {
+    fn text(&mut self, s: &str) -> Val {
+        let start = self.text.len();
+        self.text.push_str(s);
+        Val::Text(start..self.text.len())
+    }
 }
 
 enum Builder {
@@ -109,10 +138,10 @@ impl Builder {
         }
     }
 
-    fn push(&mut self, v: &Val) {
+    fn push(&mut self, v: &Val, text: &str) {
         match (self, v) {
             (Builder::Str(b), Val::Null) => b.append_null(),
-            (Builder::Str(b), Val::Str(s)) => b.append_value(s),
+            (Builder::Str(b), Val::Text(r)) => b.append_value(&text[r.clone()]),
             (Builder::Str(b), Val::Pid(p)) => {
                 b.append_value(std::str::from_utf8(p).expect("hex is ASCII"))
             }
@@ -146,11 +175,8 @@ pub struct TableConverter {
     columns: Vec<Option<Conv>>,
     builders: Vec<Builder>,
     caches: Vec<PidCache>,
-    pseudonymizer: Pseudonymizer,
-    decimal_comma: bool,
-    bands: AgeBands,
-    as_of: NaiveDate,
-    truncate: Truncate,
+    settings: Settings,
+    row: RowBuf,
     rows: usize,
 }
 
@@ -189,11 +215,14 @@ impl TableConverter {
             columns,
             builders,
             caches,
-            pseudonymizer,
-            decimal_comma: tm.decimal_comma,
-            bands: policy.age_bands.clone(),
-            as_of,
-            truncate: policy.truncate_timestamps,
+            settings: Settings {
+                pseudonymizer,
+                decimal_comma: tm.decimal_comma,
+                bands: policy.age_bands.clone(),
+                as_of,
+                truncate: policy.truncate_timestamps,
+            },
+            row: RowBuf::default(),
             rows: 0,
         })
     }
@@ -205,111 +234,18 @@ impl TableConverter {
     /// Converts one record and appends it, or returns the reason it is rejected.
     pub fn push(&mut self, rec: &csv::StringRecord) -> std::result::Result<(), String> {
         // Convert every cell first so a rejected row leaves the builders untouched.
-        let mut vals: Vec<Val> = Vec::with_capacity(self.columns.len());
-        for c in self.columns.iter() {
-            let Some(c) = c else {
-                vals.push(Val::Null);
-                continue;
+        let row = &mut self.row;
+        row.cells.clear();
+        row.text.clear();
+        for c in &self.columns {
+            let v = match c {
+                None => Val::Null,
+                Some(c) => convert_cell(c, rec, &self.settings, &mut self.caches, row)?,
             };
-            let raw = rec.get(c.idx).unwrap_or("").trim();
-            let raw = match c.map.get(raw) {
-                Some(v) => v.as_str(),
-                None => raw,
-            };
-            let v = if raw.is_empty() {
-                if c.required {
-                    return Err(format!("{}: empty", c.name));
-                }
-                Val::Null
-            } else {
-                match &c.kind {
-                    Kind::Pid { cache } => {
-                        let id = normalize(raw, c.normalize);
-                        if id.is_empty() {
-                            if c.required {
-                                return Err(format!("{}: empty after normalization", c.name));
-                            }
-                            Val::Null
-                        } else {
-                            Val::Pid(self.caches[*cache].get(&self.pseudonymizer, &id))
-                        }
-                    }
-                    Kind::FreeCategory { rules } => {
-                        if rules.redacted.contains(raw) {
-                            Val::Str(REDACTED)
-                        } else if rules.common.contains(raw) {
-                            Val::Str(raw)
-                        } else {
-                            Val::Str(OTHER)
-                        }
-                    }
-                    Kind::Vocabulary { values, unknown } => {
-                        if values.iter().any(|v| v == raw) {
-                            Val::Str(raw)
-                        } else {
-                            match unknown {
-                                Unknown::Reject => {
-                                    return Err(format!(
-                                        "{}: not one of {} (add a value map in the mapping)",
-                                        c.name,
-                                        values.join(", ")
-                                    ))
-                                }
-                                Unknown::Null => Val::Null,
-                                Unknown::Value(v) => Val::Str(v.as_str()),
-                            }
-                        }
-                    }
-                    Kind::PlainString => Val::Str(raw),
-                    Kind::AgeBand { format } => {
-                        let d = format
-                            .parse_date(raw)
-                            .map_err(|m| format!("{}: {m}", c.name))?;
-                        match self.bands.band(d, self.as_of) {
-                            Some(b) => Val::Str(b),
-                            None => return Err(format!("{}: after the as-of date", c.name)),
-                        }
-                    }
-                    Kind::Prefix3 => Val::Str(raw),
-                    Kind::Date { format } => {
-                        let d = format
-                            .parse_date(raw)
-                            .map_err(|m| format!("{}: {m}", c.name))?;
-                        Val::Days(values::date_to_days(d))
-                    }
-                    Kind::Timestamp { format } => {
-                        let t = format
-                            .parse_datetime(raw)
-                            .map_err(|m| format!("{}: {m}", c.name))?;
-                        Val::Secs(values::timestamp_seconds(t, self.truncate))
-                    }
-                    Kind::Money => Val::Money(
-                        values::parse_money(raw, self.decimal_comma)
-                            .map_err(|m| format!("{}: {m}", c.name))?,
-                    ),
-                    Kind::Int => {
-                        Val::Int(values::parse_int(raw).map_err(|m| format!("{}: {m}", c.name))?)
-                    }
-                }
-            };
-            vals.push(v);
+            row.cells.push(v);
         }
-        let mut prefix_buf = String::new();
-        for ((b, v), c) in self.builders.iter_mut().zip(&vals).zip(&self.columns) {
-            if let (
-                Some(Conv {
-                    kind: Kind::Prefix3,
-                    ..
-                }),
-                Val::Str(s),
-            ) = (c, v)
-            {
-                prefix_buf.clear();
-                prefix_buf.push_str(&values::postal_prefix(s));
-                b.push(&Val::Str(&prefix_buf));
-            } else {
-                b.push(v);
-            }
+        for (b, v) in self.builders.iter_mut().zip(&row.cells) {
+            b.push(v, &row.text);
         }
         self.rows += 1;
         Ok(())
@@ -321,6 +257,86 @@ impl TableConverter {
         self.rows = 0;
         RecordBatch::try_new(self.schema.clone(), cols).map_err(Error::from)
     }
+}
+
+/// One cell of a record as its field's privacy class says, or the reason the row is
+/// rejected (naming the field, never the value).
+fn convert_cell(
+    c: &Conv,
+    rec: &csv::StringRecord,
+    st: &Settings,
+    caches: &mut [PidCache],
+    row: &mut RowBuf,
+) -> std::result::Result<Val, String> {
+    let raw = rec.get(c.idx).unwrap_or("").trim();
+    let raw = match c.map.get(raw) {
+        Some(v) => v.as_str(),
+        None => raw,
+    };
+    if raw.is_empty() {
+        if c.required {
+            return Err(format!("{}: empty", c.name));
+        }
+        return Ok(Val::Null);
+    }
+    let field_err = |m: String| format!("{}: {m}", c.name);
+    Ok(match &c.kind {
+        Kind::Pid { cache } => {
+            let id = normalize(raw, c.normalize);
+            if id.is_empty() {
+                if c.required {
+                    return Err(format!("{}: empty after normalization", c.name));
+                }
+                Val::Null
+            } else {
+                Val::Pid(caches[*cache].get(&st.pseudonymizer, &id))
+            }
+        }
+        Kind::FreeCategory { rules } => {
+            if !rules.redacted.is_empty() && rules.redacted.contains(raw) {
+                row.text(REDACTED)
+            } else if rules.common.contains(raw) {
+                row.text(raw)
+            } else {
+                row.text(OTHER)
+            }
+        }
+        Kind::Vocabulary { values, unknown } => {
+            if values.iter().any(|v| v == raw) {
+                row.text(raw)
+            } else {
+                match unknown {
+                    Unknown::Reject => {
+                        return Err(format!(
+                            "{}: not one of {} (add a value map in the mapping)",
+                            c.name,
+                            values.join(", ")
+                        ))
+                    }
+                    Unknown::Null => Val::Null,
+                    Unknown::Value(v) => row.text(v),
+                }
+            }
+        }
+        Kind::PlainString => row.text(raw),
+        Kind::AgeBand { format } => {
+            let d = format.parse_date(raw).map_err(field_err)?;
+            match st.bands.band(d, st.as_of) {
+                Some(b) => row.text(b),
+                None => return Err(format!("{}: after the as-of date", c.name)),
+            }
+        }
+        Kind::Prefix3 => row.text(values::postal_prefix_str(raw)),
+        Kind::Date { format } => Val::Days(values::date_to_days(
+            format.parse_date(raw).map_err(field_err)?,
+        )),
+        Kind::Timestamp { format } => {
+            let t = format.parse_datetime(raw).map_err(field_err)?;
+            Val::Secs(values::timestamp_seconds(t, st.truncate))
+        }
+        Kind::Money => Val::Money(values::parse_money(raw, st.decimal_comma).map_err(field_err)?),
+        Kind::Int => Val::Int(values::parse_int(raw).map_err(field_err)?),
+    })
 }
 
 fn make_conv(
@@ -382,7 +398,7 @@ fn make_conv(
     Ok(Conv {
         name: f.name.clone(),
         idx,
-        map: m.map.clone(),
+        map: m.map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         normalize: m.normalize,
         required: f.required,
         kind,

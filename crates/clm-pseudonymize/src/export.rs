@@ -3,26 +3,31 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 
+use arrow_array::RecordBatch;
 use chrono::NaiveDate;
-use clm_core::bundle::{BundleWriter, Manifest, PolicyRecord, SourceEntry};
+use clm_core::bundle::{BundleWriter, Manifest, PolicyRecord, SourceEntry, TableWriter};
 use clm_core::keys::{DataKey, PseudonymKey};
 use clm_core::mapping::{Mapping, TableMapping};
 use clm_core::pid::Pseudonymizer;
 use clm_core::schema::{self, Generalize, PrivacyClass};
-use clm_core::source::{open_table, RecordStatus, TableSource};
+use clm_core::source::{open_table, Chunk, ReadAhead, ReadRecord, RecordStatus, TableSource};
 use clm_core::values::{self, DateFormat, Truncate};
 use clm_core::{Error, Result};
 
 use crate::categories::{self, ColumnScan};
 use crate::convert::{CategoryRules, TableConverter};
 use crate::progress::Progress;
-use crate::quality::{Quality, EVENT_TABLES};
+use crate::quality::{Quality, TableFeed, EVENT_TABLES};
 use crate::rejects::Rejects;
 
 /// Rows per batch handed to the Parquet writer.
 const BATCH_ROWS: usize = 64 * 1024;
+
+/// Records handed over by the reading thread at a time.
+const READ_CHUNK_ROWS: usize = 4096;
 
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
@@ -74,26 +79,14 @@ pub fn export(opts: &ExportOptions) -> Result<ExportSummary> {
     let mut quality = Quality::new(as_of, opts.since);
     let pseudonymizer = Pseudonymizer::new(&kp);
     let mut writer = BundleWriter::create(&opts.out, &kd, as_of)?;
-    let mut sources = Vec::new();
-    let mut rejects = Vec::new();
-    for tm in &mapping.tables {
-        let scans = categories::scan(tm, mapping.policy.rare_k, opts.progress)?;
-        check_pii(tm, &scans, opts.redact)?;
-        let (entry, rej) = export_table(
-            tm,
-            &mapping,
-            as_of,
-            &pseudonymizer,
-            &scans,
-            &mut writer,
-            &mut quality,
-            opts.since,
-            opts.redact,
-            opts.progress,
-        )?;
-        sources.push(entry);
-        rejects.extend(rej);
-    }
+    let (sources, rejects) = export_tables(
+        &mapping,
+        as_of,
+        &pseudonymizer,
+        &mut writer,
+        &mut quality,
+        opts,
+    )?;
     let draft = clm_core::bundle::ManifestDraft {
         pseudonym_key_fingerprint: kp.fingerprint(),
         since: opts.since,
@@ -118,6 +111,77 @@ pub fn export(opts: &ExportOptions) -> Result<ExportSummary> {
         manifest,
         rejects,
     })
+}
+
+/// Exports every mapped table in mapping order.
+///
+/// The category scan (a pass of its own over each table, see [`categories`]) runs on a
+/// thread ahead of the export, so that the scan of the next table overlaps with the export
+/// of this one. Results, errors and their order are those of scanning each table right
+/// before exporting it.
+fn export_tables(
+    mapping: &Mapping,
+    as_of: NaiveDate,
+    pseudonymizer: &Pseudonymizer,
+    writer: &mut BundleWriter,
+    quality: &mut Quality,
+    opts: &ExportOptions,
+) -> Result<(Vec<SourceEntry>, Vec<PathBuf>)> {
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let (tx, scans) = mpsc::channel();
+        let scanner = spawn(s, "clm-scan", || {
+            scan_ahead(mapping, opts.progress, &stop, tx)
+        })?;
+        let mut sources = Vec::new();
+        let mut rejects = Vec::new();
+        let mut each = || -> Result<()> {
+            for tm in &mapping.tables {
+                let scans = scans.recv().map_err(|_| {
+                    Error::Other("internal error: the category scan stopped".into())
+                })??;
+                check_pii(tm, &scans, opts.redact)?;
+                let (entry, rej) = export_table(
+                    tm,
+                    mapping,
+                    as_of,
+                    pseudonymizer,
+                    &scans,
+                    writer,
+                    quality,
+                    opts,
+                )?;
+                sources.push(entry);
+                rejects.extend(rej);
+            }
+            Ok(())
+        };
+        let done = each();
+        // After an error, a scan still running is of no use: stop it (after success, every
+        // scan is done already).
+        stop.store(true, Ordering::Relaxed);
+        let scanned = scanner.join();
+        done?;
+        scanned.map_err(|_| Error::Other("internal error: the category scan failed".into()))?;
+        Ok((sources, rejects))
+    })
+}
+
+/// Scans the tables one after the other and sends each result on, stopping after an error
+/// or when told to.
+fn scan_ahead(
+    mapping: &Mapping,
+    progress: bool,
+    stop: &AtomicBool,
+    out: mpsc::Sender<Result<Vec<ColumnScan>>>,
+) {
+    for tm in &mapping.tables {
+        let r = categories::scan_until(tm, mapping.policy.rare_k, progress, stop);
+        let failed = r.is_err();
+        if out.send(r).is_err() || failed || stop.load(Ordering::Relaxed) {
+            return;
+        }
+    }
 }
 
 /// For an incremental export: the column and format of a table's event date.
@@ -168,6 +232,166 @@ fn check_pii(tm: &TableMapping, scans: &[ColumnScan], redact: bool) -> Result<()
     )))
 }
 
+/// The rows of one table on their way to the bundle, and what is counted about them.
+struct TablePass {
+    conv: TableConverter,
+    rejects: Rejects,
+    reasons: BTreeMap<String, u64>,
+    /// For `--since`: the event date's column, its format, and the day.
+    since: Option<(usize, DateFormat, i32)>,
+    rows_in: u64,
+    skipped_before_since: u64,
+}
+
+impl TablePass {
+    /// One record: skipped (before `--since`), converted, or rejected and kept on site.
+    fn record(&mut self, r: &ReadRecord) -> Result<()> {
+        if let (RecordStatus::Ok, Some((idx, fmt, since_day))) = (&r.status, &self.since) {
+            let on_or_before = fmt
+                .parse_date(r.rec.get(*idx).unwrap_or(""))
+                .is_ok_and(|d| values::date_to_days(d) <= *since_day);
+            if on_or_before {
+                self.skipped_before_since += 1;
+                return Ok(());
+            }
+        }
+        self.rows_in += 1;
+        let outcome = match &r.status {
+            RecordStatus::Ok => self.conv.push(&r.rec),
+            RecordStatus::Bad(reason) => Err(reason.clone()),
+        };
+        if let Err(reason) = outcome {
+            self.rejects.add(r.line, &reason, &r.rec)?;
+            *self.reasons.entry(reason).or_default() += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Converts every record of a table, handing each full batch to `put`, while the quality
+/// figures of the same records are gathered on a thread of their own. Returns the quality
+/// feed with every record counted.
+fn convert_all<'q>(
+    pass: &mut TablePass,
+    records: &mut ReadAhead,
+    qf: TableFeed<'q>,
+    bar: &Progress,
+    mut put: impl FnMut(RecordBatch) -> Result<()>,
+) -> Result<TableFeed<'q>> {
+    let mut qf = with_quality_thread(qf, records, |chunk| {
+        for r in chunk.iter() {
+            pass.record(r)?;
+            if pass.conv.buffered_rows() >= BATCH_ROWS {
+                put(pass.conv.flush()?)?;
+                bar.tick();
+            }
+        }
+        Ok(())
+    })?;
+    if pass.conv.buffered_rows() > 0 {
+        put(pass.conv.flush()?)?;
+    }
+    // Counted here, added now: the feed only adds them up, so the figures are those of
+    // counting each row as it comes.
+    for _ in 0..pass.skipped_before_since {
+        qf.skipped_before_since();
+    }
+    for _ in 0..pass.rejects.count() {
+        qf.rejected();
+    }
+    Ok(qf)
+}
+
+/// Chunks waiting for the quality thread.
+const QUALITY_QUEUE: usize = 2;
+
+/// Runs `each` over every chunk of `records` here, then hands the chunk to a thread that
+/// feeds it to the quality figures (counts only) and gives it back to the reader: the two
+/// overlap, and the quality figures see the records in their order. Returns the feed.
+fn with_quality_thread<'q>(
+    mut qf: TableFeed<'q>,
+    records: &mut ReadAhead,
+    mut each: impl FnMut(&Chunk) -> Result<()>,
+) -> Result<TableFeed<'q>> {
+    let back = records.recycler();
+    std::thread::scope(|s| {
+        let (tx, rx) = mpsc::sync_channel::<Chunk>(QUALITY_QUEUE);
+        let feeding = spawn(s, "clm-quality", move || {
+            for chunk in rx {
+                for r in chunk.iter() {
+                    match r.status {
+                        RecordStatus::Ok => qf.row(&r.rec),
+                        RecordStatus::Bad(_) => qf.unreadable(),
+                    }
+                }
+                back.give_back(chunk);
+            }
+            qf
+        })?;
+        let mut run = || -> Result<()> {
+            while let Some(chunk) = records.next_chunk()? {
+                each(&chunk)?;
+                if tx.send(chunk).is_err() {
+                    // The thread is gone: joining it below says why.
+                    break;
+                }
+            }
+            Ok(())
+        };
+        let done = run();
+        drop(tx);
+        let qf = feeding
+            .join()
+            .map_err(|_| Error::Other("internal error: the quality figures failed".into()))?;
+        done.map(|()| qf)
+    })
+}
+
+/// Starts a named scoped thread (the name shows in `top -H` and in profiles).
+fn spawn<'s, T: Send + 's>(
+    s: &'s std::thread::Scope<'s, '_>,
+    name: &str,
+    f: impl FnOnce() -> T + Send + 's,
+) -> Result<std::thread::ScopedJoinHandle<'s, T>> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn_scoped(s, f)
+        .map_err(|e| Error::Other(format!("cannot start a thread: {e}")))
+}
+
+/// Batches waiting for the writing thread (each up to [`BATCH_ROWS`] rows).
+const WRITE_QUEUE: usize = 1;
+
+/// Runs `produce` with a function that hands batches to a thread writing them into `tw`,
+/// so that Parquet encoding, compression and encryption overlap with the conversion. The
+/// batches are written in the order given; the file is returned when all are written.
+fn write_behind<T>(
+    mut tw: TableWriter,
+    produce: impl FnOnce(&mut dyn FnMut(RecordBatch) -> Result<()>) -> Result<T>,
+) -> Result<(T, TableWriter)> {
+    std::thread::scope(|s| {
+        let (tx, rx) = mpsc::sync_channel::<RecordBatch>(WRITE_QUEUE);
+        let writing = spawn(s, "clm-write", move || -> Result<TableWriter> {
+            for b in rx {
+                tw.write(&b)?;
+            }
+            Ok(tw)
+        })?;
+        let mut send = |b: RecordBatch| {
+            tx.send(b)
+                .map_err(|_| Error::Other("internal error: the Parquet writer stopped".into()))
+        };
+        let produced = produce(&mut send);
+        drop(tx);
+        let written = writing
+            .join()
+            .map_err(|_| Error::Other("internal error: the Parquet writer failed".into()))?;
+        // When the writer failed, its error is why sending stopped: report that one.
+        let tw = written?;
+        Ok((produced?, tw))
+    })
+}
+
 // One pass over one table needs all of these; a struct for them would only rename them.
 #[allow(clippy::too_many_arguments)]
 fn export_table(
@@ -178,19 +402,17 @@ fn export_table(
     scans: &[ColumnScan],
     writer: &mut BundleWriter,
     quality: &mut Quality,
-    since: Option<NaiveDate>,
-    redact: bool,
-    progress: bool,
+    opts: &ExportOptions,
 ) -> Result<(SourceEntry, Option<PathBuf>)> {
     let ts = schema::canonical()
         .table(&tm.table)
         .expect("mapping tables are canonical");
-    let mut reader = open_table(tm)?;
+    let reader = open_table(tm)?;
     let rules: HashMap<String, Arc<CategoryRules>> = scans
         .iter()
         .map(|s| (s.field.clone(), Arc::clone(&s.rules)))
         .collect();
-    let mut conv = TableConverter::new(
+    let conv = TableConverter::new(
         ts,
         tm,
         &mapping.policy,
@@ -199,9 +421,8 @@ fn export_table(
         &rules,
         |c| reader.column_index(c),
     )?;
-    let mut rejects = Rejects::for_table(tm, reader.headers());
     let mut qf = quality.table(tm, |c| reader.column_index(c).ok());
-    if redact {
+    if opts.redact {
         qf.category_pii(
             scans
                 .iter()
@@ -209,60 +430,39 @@ fn export_table(
                 .sum(),
         );
     }
-    let since = match since {
+    let since = match opts.since {
         Some(d) => since_filter(tm, &reader)?.map(|(i, f)| (i, f, values::date_to_days(d))),
         None => None,
     };
-    let mut tw = writer.table_writer(&tm.table)?;
+    let mut pass = TablePass {
+        conv,
+        rejects: Rejects::for_table(tm, reader.headers()),
+        reasons: BTreeMap::new(),
+        since,
+        rows_in: 0,
+        skipped_before_since: 0,
+    };
     let hold_clients = tm.table == "clients" && mapping.policy.k_anonymity > 1;
-    let mut held: Vec<arrow_array::RecordBatch> = Vec::new();
+    let mut held = Vec::new();
     let (size, counter) = reader.progress();
-    let bar = Progress::new(progress, &tm.table, size, counter);
-    let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
-    let mut rec = csv::StringRecord::new();
-    let mut rows_in = 0u64;
-    while let Some(st) = reader.next_record(&mut rec)? {
-        match &st {
-            RecordStatus::Ok => qf.row(&rec),
-            RecordStatus::Bad(_) => qf.unreadable(),
-        }
-        if let (RecordStatus::Ok, Some((idx, fmt, since_day))) = (&st, &since) {
-            let on_or_before = fmt
-                .parse_date(rec.get(*idx).unwrap_or(""))
-                .is_ok_and(|d| values::date_to_days(d) <= *since_day);
-            if on_or_before {
-                qf.skipped_before_since();
-                continue;
-            }
-        }
-        rows_in += 1;
-        let outcome = match st {
-            RecordStatus::Ok => conv.push(&rec),
-            RecordStatus::Bad(reason) => Err(reason),
-        };
-        if let Err(reason) = outcome {
-            qf.rejected();
-            rejects.add(reader.line(), &reason, &rec)?;
-            *reasons.entry(reason).or_default() += 1;
-        }
-        if conv.buffered_rows() >= BATCH_ROWS {
-            let b = conv.flush()?;
+    let bar = Progress::new(opts.progress, &tm.table, size, counter);
+    let mut records = reader.read_ahead(READ_CHUNK_ROWS);
+    let (qf, mut tw) = write_behind(writer.table_writer(&tm.table)?, |write| {
+        convert_all(&mut pass, &mut records, qf, &bar, |b| {
             if hold_clients {
                 held.push(b);
+                Ok(())
             } else {
-                tw.write(&b)?;
+                write(b)
             }
-            bar.tick();
-        }
-    }
-    if conv.buffered_rows() > 0 {
-        let b = conv.flush()?;
-        if hold_clients {
-            held.push(b);
-        } else {
-            tw.write(&b)?;
-        }
-    }
+        })
+    })?;
+    let TablePass {
+        rejects,
+        reasons,
+        rows_in,
+        ..
+    } = pass;
     let mut suppressed = BTreeMap::new();
     if hold_clients {
         // k-anonymity needs every client's quasi-identifiers before the first row is written.
@@ -292,7 +492,7 @@ fn export_table(
         rows_out,
         rows_rejected,
         rejected_by_reason: reasons,
-        dropped_columns: reader
+        dropped_columns: records
             .headers()
             .iter()
             .enumerate()

@@ -1,9 +1,16 @@
 //! Progress bars on a terminal, nothing otherwise (scripts and CI logs stay clean).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+/// Every bar of the process, drawn together: a category scan running ahead shows its bar
+/// beside the export's.
+fn bars() -> &'static MultiProgress {
+    static BARS: OnceLock<MultiProgress> = OnceLock::new();
+    BARS.get_or_init(MultiProgress::new)
+}
 
 pub struct Progress {
     bar: Option<ProgressBar>,
@@ -24,7 +31,7 @@ impl Progress {
                 .progress_chars("=> "),
             );
             b.set_prefix(label.to_string());
-            b
+            bars().add(b)
         });
         Progress { bar, counter }
     }

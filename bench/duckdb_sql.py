@@ -236,13 +236,19 @@ def export_script(mapping_path, as_of, out_dir):
                 keep.append(f"({r} IS NULL OR {out} IS NOT NULL)")
         keep += flags
         outs = ", ".join(_ident(f["output"]) for f in exported_fields(ts))
-        query = (f"SELECT {outs} FROM (\n  SELECT {', '.join(l2)}, {', '.join(_ident('raw ' + n) for n in fields if _is_exported(ts, n))}\n"
-                 f"  FROM (SELECT {', '.join(l1)} FROM {reader})\n)"
-                 + (("\nWHERE " + "\n  AND ".join(keep)) if keep else ""))
         k = int(policy.get("k_anonymity", rare_k))
         qi = [c for c in K_SUPPRESSION_ORDER if any(f["output"] == c and f["name"] in fields
                                                    for f in exported_fields(ts))]
-        if table == "clients" and k > 1 and qi:
+        kanon = table == "clients" and k > 1 and qi
+        # k-anonymity needs the source order of the rows (kanon.rs picks rows by it)
+        row = _ident("__row")
+        if kanon:
+            l1.append(f"row_number() OVER () AS {row}")
+            l2.append(row)
+        query = (f"SELECT {outs}{', ' + row if kanon else ''} FROM (\n  SELECT {', '.join(l2)}, {', '.join(_ident('raw ' + n) for n in fields if _is_exported(ts, n))}\n"
+                 f"  FROM (SELECT {', '.join(l1)} FROM {reader})\n)"
+                 + (("\nWHERE " + "\n  AND ".join(keep)) if keep else ""))
+        if kanon:
             # k-anonymity by local suppression, as clm's kanon.rs: while a class over
             # (gender, age band, branch, postal prefix) holds fewer than k clients, its
             # members lose the postal prefix, then the age band, the gender, the branch.
@@ -250,6 +256,30 @@ def export_script(mapping_path, as_of, out_dir):
             for c in qi:
                 query = (f"SELECT * REPLACE (CASE WHEN count(*) OVER (PARTITION BY {part}) < {k} "
                          f"THEN NULL ELSE {_ident(c)} END AS {_ident(c)})\nFROM (\n{query}\n)")
+            # Then, as kanon.rs, the class of the clients whose values are all empty is filled
+            # up to k with the rows other classes hold beyond k: classes largest first (ties:
+            # the one whose first row comes first), rows in source order. (kanon.rs gives up a
+            # whole class when those spare rows are too few; that case is not copied here, and
+            # the bundle comparison would show it.)
+            empty = " AND ".join(f"{_ident(c)} IS NULL" for c in qi)
+            fill = _ident("__fill")
+            query = (
+                f"WITH kq AS (\n{query}\n)\n"
+                f"SELECT * EXCLUDE ({fill}, {row}) REPLACE ("
+                + ", ".join(f"CASE WHEN {fill} THEN NULL ELSE {_ident(c)} END AS {_ident(c)}" for c in qi)
+                + f")\nFROM (\n  SELECT x.*, coalesce(s.sno <= {k} - e.have AND e.have > 0 AND e.have < {k}"
+                f" AND e.have < e.n, false) AS {fill}\n"
+                f"  FROM kq x\n"
+                f"  CROSS JOIN (SELECT count(*) FILTER (WHERE {empty}) AS have, count(*) AS n FROM kq) e\n"
+                f"  LEFT JOIN (\n"
+                f"    SELECT {row}, row_number() OVER (ORDER BY size DESC, first, {row}) AS sno\n"
+                f"    FROM (SELECT {row}, NOT ({empty}) AS has_values,\n"
+                f"                 count(*) OVER (PARTITION BY {part}) AS size,\n"
+                f"                 min({row}) OVER (PARTITION BY {part}) AS first,\n"
+                f"                 row_number() OVER (PARTITION BY {part} ORDER BY {row}) AS rin\n"
+                f"          FROM kq)\n"
+                f"    WHERE has_values AND rin > {k}\n"
+                f"  ) s ON s.{row} = x.{row}\n)")
         target = Path(out_dir) / f"{table}.parquet"
         stmts.append(
             f"COPY (\n{query}\n) TO {sql_str(target)} (FORMAT parquet, COMPRESSION snappy, "

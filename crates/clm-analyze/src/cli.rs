@@ -511,11 +511,22 @@ async fn dispatch(cli: Cli) -> std::result::Result<(), Fail> {
                 .collect();
             eprintln!("analyses: {}", timings.join(", "));
             let written = report::write(&gathered, &opts, &out).analysis()?;
+            // the files a reader looks for first, then how many tables came with them
+            let names: Vec<String> = written
+                .iter()
+                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .collect();
+            let main: Vec<&str> = ["report.html", "forms.xlsx", "segments.csv"]
+                .into_iter()
+                .filter(|n| names.iter().any(|w| w == n))
+                .collect();
             eprintln!(
-                "wrote {} files into {} in {:.1} s (report.html, forms.xlsx, segments.csv, ...)",
+                "wrote {} files into {} in {:.1} s: {} and {} more CSV tables",
                 written.len(),
                 out.display(),
-                started.elapsed().as_secs_f64()
+                started.elapsed().as_secs_f64(),
+                main.join(", "),
+                names.len() - main.len()
             );
             Ok(())
         }

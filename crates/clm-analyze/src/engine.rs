@@ -323,7 +323,10 @@ impl Engine {
         scratch: &mut Vec<TableReference>,
     ) -> Result<Vec<Output>> {
         let mut outputs = Vec::new();
+        // CLM_TIMINGS=1: how long each statement took, for whoever tunes a query file
+        let timings = std::env::var_os("CLM_TIMINGS").is_some_and(|v| v != "0");
         for st in &analysis.statements {
+            let started = std::time::Instant::now();
             let wanted = match (&st.output, select) {
                 (None, _) => None,
                 (Some(o), Select::Only(d)) => (o.name == d).then_some(o),
@@ -351,6 +354,13 @@ impl Engine {
                     schema,
                     batches,
                 });
+            }
+            if timings {
+                eprintln!(
+                    "timing: {:>8.3} s  {}",
+                    started.elapsed().as_secs_f64(),
+                    st.origin
+                );
             }
         }
         Ok(outputs)

@@ -14,7 +14,8 @@
 -- @requires memberships: stages are defined by memberships (SPEC §5.1)
 -- @requires visits: `inactive` and the `at_risk` flag count visits
 -- @optional services: no client is `pt_engaged` and `starter_completed` is unknown (empty)
--- @include base.sql
+-- @include current.sql
+-- @include visits_at.sql
 
 -- The starter services the club offers: the profile's list ($starter_services), or when it is
 -- empty every distinct service of category `starter` in the data; each with the department
@@ -69,73 +70,13 @@ WHERE s.category = 'personal_training'
   AND coalesce(s.status, 'done') = 'done'
   AND s.done_at IS NOT NULL;
 
--- Per date: the days the rules look back on, d - back for back = 0, 1, ... as far as the
--- longest look-back (84 days for `at_risk`, $inactive_days, $pt_days), and which windows of
--- the rules each day falls in (1 or 0, for counting). Events join these on the day, an
--- equality (a hash join), rather than on a range of days (a nested loop over every date and
--- every event).
-CREATE VIEW lc_lookback AS
-SELECT
-    e.d,
-    e.d - CAST(b.back AS INTEGER) AS day,
-    -- the last $inactive_days days (rule 5)
-    CASE WHEN b.back <= $inactive_days::BIGINT - 1 THEN 1 ELSE 0 END AS in_inactive_window,
-    -- the last 28 days (V28) and the 56 days before those (V56, days 28..83 back): `at_risk`
-    CASE WHEN b.back <= 27 THEN 1 ELSE 0 END AS in_v28,
-    CASE WHEN b.back BETWEEN 28 AND 83 THEN 1 ELSE 0 END AS in_v56,
-    -- the last $pt_days days (rule 6)
-    b.back <= $pt_days::BIGINT - 1 AS in_pt_window
-FROM eval_dates e
-CROSS JOIN (
-    SELECT unnest(range(greatest(84, $inactive_days::BIGINT, $pt_days::BIGINT))) AS back
-) b;
-
--- Per date and client, what the rules read from memberships, in one pass over the
--- memberships started or bought by d:
--- * last_effective_end: the latest effective end among the memberships started on or before
---   d (`lapsed` / `former`; none: the client is a lead at d);
--- * any_frozen: a membership current at d (start_date <= d <= effective end) is frozen
---   (rule 1 looks at every current one);
--- * current_mno: *the current membership* — among those current at d, the latest start;
---   ties: the latest effective end, then the greatest id; that is the greatest mno;
--- * latest_sold_start: the latest start among the memberships bought on or before d (rule 4:
---   a renewal is sold when one starts after the current one's start).
-CREATE VIEW lc_membership_at AS
-SELECT
-    e.d,
-    m.cid,
-    max(CASE WHEN m.start_date <= e.d THEN m.effective_end END) AS last_effective_end,
-    bool_or(m.start_date <= e.d AND e.d <= m.effective_end AND m.is_frozen) AS any_frozen,
-    max(CASE WHEN m.start_date <= e.d AND e.d <= m.effective_end THEN m.mno END) AS current_mno,
-    max(CASE WHEN m.bought_on <= e.d THEN m.start_date END) AS latest_sold_start
-FROM eval_dates e
-JOIN lc_membership m ON m.start_date <= e.d OR m.bought_on <= e.d
-GROUP BY e.d, m.cid;
-
--- Per date and client: visits in the last $inactive_days days (rule 5), V28 and V56
--- (`at_risk`), as lc_lookback defines them.
-CREATE VIEW lc_visits_at AS
-SELECT
-    b.d,
-    v.cid,
-    sum(b.in_inactive_window) AS recent_visits,
-    sum(b.in_v28) AS v28,
-    sum(b.in_v56) AS v56
-FROM lc_lookback b
-JOIN lc_visit v ON v.day = b.day
-WHERE b.in_inactive_window + b.in_v28 + b.in_v56 > 0
-  -- (implied by the join, but written out on the timestamp so that only the visits of the
-  -- days looked back on are read past the scan, dated and matched to their client)
-  AND v.visited_at >= CAST((SELECT min(day) FROM lc_lookback) AS TIMESTAMP)
-  AND v.visited_at < CAST((SELECT max(d) FROM eval_dates) + 1 AS TIMESTAMP)
-GROUP BY b.d, v.cid;
-
--- Per date: clients with a personal-training service done in the last $pt_days days (rule 6).
+-- Per date: clients with a personal-training service done in the last $pt_days days (rule 6),
+-- joined on the days looked back on (an equality, as in visits_at.sql).
 CREATE VIEW lc_pt_at AS
-SELECT DISTINCT b.d, p.cid
-FROM lc_lookback b
-JOIN lc_pt_day p ON p.day = b.day
-WHERE b.in_pt_window;
+SELECT DISTINCT e.d, p.cid
+FROM eval_dates e
+CROSS JOIN (SELECT unnest(range($pt_days::BIGINT)) AS back) b
+JOIN lc_pt_day p ON p.day = e.d - CAST(b.back AS INTEGER);
 
 -- Per client: the day on which the client had done, within the starter window, as many
 -- distinct offered starter services as the club offers (lc_starter_window holds one row per
@@ -173,8 +114,7 @@ facts AS (
         cur.is_first,
         cur.cid IS NOT NULL AS has_current,
         va.recent_visits,
-        va.v28,
-        va.v56,
+        coalesce(va.at_risk, false) AS at_risk,
         pt.cid IS NOT NULL AS pt_recent,
         st.completed_on <= e.d AS starter_completed
     FROM dates e
@@ -223,8 +163,8 @@ SELECT
         WHEN f.offered = 0 THEN NULL
         ELSE coalesce(f.starter_completed, false)
     END AS starter_completed,
-    -- at_risk: V56 >= 4 and the weekly rate V28/4 is below half of V56/8, i.e. 4*V28 < V56
-    coalesce(f.v56, 0) >= 4 AND 4 * coalesce(f.v28, 0) < coalesce(f.v56, 0) AS at_risk,
+    -- at_risk: see visits_at.sql
+    f.at_risk,
     f.membership_pid,
     f.start_date AS membership_start,
     f.effective_end AS membership_effective_end

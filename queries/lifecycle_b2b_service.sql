@@ -31,6 +31,7 @@
 -- @optional sales: no account is in growth
 -- @optional feedback: NPS does not put accounts at risk
 -- @include current.sql
+-- @include no_starter.sql
 
 -- Per date and account: the latest NPS answer of the window (the lowest score of that day).
 CREATE VIEW lc_nps_last AS

@@ -14,29 +14,24 @@
 -- 4. `lead`: any other client (registered, no trial booked, never attended).
 --
 -- The base at d is every client registered on or before d (or with no registration date);
--- archived clients stay in it, as a stage of their own. Flags: `at_risk` as in §5.1 (V56 >= 4
--- and 4*V28 < V56: attendance dropping); `starter_completed` does not apply (empty). The
--- membership columns show the current subscription, if any (latest start; ties: latest
--- effective end, then greatest id); `has_current` is whether there is one.
+-- archived clients stay in it, as a stage of their own. `active` and the flag `at_risk` (V56 >= 4
+-- and 4*V28 < V56: attendance dropping) count visits as visits_at.sql does for lifecycle.sql;
+-- `starter_completed` does not apply (empty). The membership columns show the current
+-- subscription (current.sql, SPEC §5.0); `has_current` is whether there is one.
 --
 -- @requires clients: stages are given to the clients of the bundle
 -- @requires visits: a student is active while attending classes
 -- @optional memberships: the subscription columns are empty
 -- @include current.sql
+-- @include visits_at.sql
+-- @include no_starter.sql
 
--- Per date and client: the attendance up to d — the last day attended, visits in the last
--- $inactive_days days, and V28 / V56 for `at_risk`.
-CREATE VIEW lc_attendance AS
-SELECT
-    e.d,
-    v.client_pid,
-    max(v.day) AS last_visit,
-    sum(CASE WHEN e.d - v.day <= $inactive_days::BIGINT - 1 THEN v.visits ELSE 0 END) AS recent_visits,
-    sum(CASE WHEN e.d - v.day <= 27 THEN v.visits ELSE 0 END) AS v28,
-    sum(CASE WHEN e.d - v.day BETWEEN 28 AND 83 THEN v.visits ELSE 0 END) AS v56
+-- Per date: the clients who had attended a class on or before d.
+CREATE VIEW lc_attended AS
+SELECT e.d, v.cid
 FROM eval_dates e
-JOIN lc_visit_day v ON v.day <= e.d
-GROUP BY e.d, v.client_pid;
+JOIN (SELECT cid, min(day) AS first_day FROM lc_visit_day GROUP BY cid) v
+  ON v.first_day <= e.d;
 
 CREATE VIEW lc_stage AS
 SELECT
@@ -45,10 +40,10 @@ SELECT
     c.branch,
     CASE
         -- 1. attended in the last $inactive_days days
-        WHEN coalesce(a.recent_visits, 0) > 0 THEN 'active'
+        WHEN coalesce(va.recent_visits, 0) > 0 THEN 'active'
         -- 2. archived by the CRM, or stopped coming, or never came after a trial booking
         WHEN c.archived_on <= e.d THEN 'archived'
-        WHEN a.client_pid IS NOT NULL THEN 'archived'
+        WHEN a.cid IS NOT NULL THEN 'archived'
         WHEN c.trial_booked_on <= e.d AND e.d - c.trial_booked_on > $trial_days::BIGINT
             THEN 'archived'
         -- 3. a trial booked, not attended yet
@@ -58,13 +53,14 @@ SELECT
     END AS stage,
     s.client_pid IS NOT NULL AS has_current,
     CAST(NULL AS BOOLEAN) AS starter_completed,
-    coalesce(a.v56, 0) >= 4 AND 4 * coalesce(a.v28, 0) < coalesce(a.v56, 0) AS at_risk,
+    coalesce(va.at_risk, false) AS at_risk,
     s.membership_pid,
     s.start_date AS membership_start,
     s.effective_end AS membership_effective_end
 FROM eval_dates e
 CROSS JOIN lc_client c
-LEFT JOIN lc_attendance a ON a.d = e.d AND a.client_pid = c.client_pid
+LEFT JOIN lc_visits_at va ON va.d = e.d AND va.cid = c.cid
+LEFT JOIN lc_attended a ON a.d = e.d AND a.cid = c.cid
 LEFT JOIN lc_current s ON s.d = e.d AND s.client_pid = c.client_pid
 WHERE c.registered_on IS NULL OR c.registered_on <= e.d;
 

@@ -64,6 +64,14 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("list.sql", include_str!("../../../queries/list.sql")),
     ("current.sql", include_str!("../../../queries/current.sql")),
     (
+        "visits_at.sql",
+        include_str!("../../../queries/visits_at.sql"),
+    ),
+    (
+        "no_starter.sql",
+        include_str!("../../../queries/no_starter.sql"),
+    ),
+    (
         "lifecycle_classes.sql",
         include_str!("../../../queries/lifecycle_classes.sql"),
     ),

@@ -46,6 +46,31 @@ pub(crate) fn value_map(pairs: &[(&str, &str)]) -> String {
     format!("{{ {} }}", items.join(", "))
 }
 
+/// `phone` and `email` as every export maps them: compared by digits and case-folded, so that
+/// reidentify and the audit find them however the CRM wrote them.
+pub(crate) fn contact_lines(t: &mut String, header: &[&str], phone: &str, email: &str) {
+    let _ = writeln!(
+        t,
+        "phone = {{ column = {}, normalize = \"digits\" }}",
+        col(header, phone)
+    );
+    let _ = writeln!(
+        t,
+        "email = {{ column = {}, normalize = \"casefold\" }}",
+        col(header, email)
+    );
+}
+
+/// `gender` from the Russian `Ж` / `М` every export writes.
+pub(crate) fn gender_line(t: &mut String, header: &[&str], column: &str) {
+    let _ = writeln!(
+        t,
+        "gender = {{ column = {}, map = {} }}",
+        col(header, column),
+        value_map(&[("Ж", "f"), ("М", "m")])
+    );
+}
+
 /// The mapping text.
 pub fn mapping_toml(info: &MappingInfo) -> String {
     let mut t = String::with_capacity(8192);
@@ -86,27 +111,13 @@ pub fn mapping_toml(info: &MappingInfo) -> String {
     t.push_str("[tables.clients.fields]\n");
     let _ = writeln!(t, "client_id = {}", col(h, "Код клиента"));
     let _ = writeln!(t, "full_name = {}", col(h, "ФИО"));
-    let _ = writeln!(
-        t,
-        "phone = {{ column = {}, normalize = \"digits\" }}",
-        col(h, "Телефон")
-    );
-    let _ = writeln!(
-        t,
-        "email = {{ column = {}, normalize = \"casefold\" }}",
-        col(h, "E-mail")
-    );
+    contact_lines(&mut t, h, "Телефон", "E-mail");
     let _ = writeln!(
         t,
         "birth_date = {{ column = {}, format = \"DD.MM.YYYY\" }}",
         col(h, "Дата рождения")
     );
-    let _ = writeln!(
-        t,
-        "gender = {{ column = {}, map = {} }}",
-        col(h, "Пол"),
-        value_map(&[("Ж", "f"), ("М", "m")])
-    );
+    gender_line(&mut t, h, "Пол");
     let _ = writeln!(t, "passport = {}", col(h, "Паспорт"));
     let _ = writeln!(t, "notes = {}", col(h, "Комментарий"));
     let _ = writeln!(t, "branch = {}", col(h, "Филиал"));

@@ -19,7 +19,7 @@ use super::{mapping_preamble, table_header, Base, Profile};
 use crate::behaviour::{pick, pick_weighted};
 use crate::calendar::{date_of, day_of, Calendar, Day};
 use crate::ids::document_number;
-use crate::mapping::{col, value_map, MappingInfo};
+use crate::mapping::{col, contact_lines, gender_line, value_map, MappingInfo};
 use crate::names::{self, Person};
 use crate::writer::{CsvFile, RowCounts};
 use crate::Config;
@@ -536,9 +536,7 @@ fn pick_model(rng: &mut ChaCha8Rng, ok: impl Fn(Era) -> bool) -> usize {
 
 /// Prices rise 4% a year: kopecks of a price `p` (roubles at the as-of date) on `day`.
 fn priced(p: i64, day: Day, as_of: Day) -> i64 {
-    let years = (as_of - day).max(0) as f64 / 365.25;
-    let v = p as f64 * 0.96f64.powf(years);
-    (v / 1000.0).round() as i64 * 1000 * 100
+    super::priced(p, day, as_of, 0.96, 1000)
 }
 
 fn service_minute<R: Rng>(rng: &mut R) -> u16 {
@@ -1025,22 +1023,8 @@ pub fn mapping_toml(info: &MappingInfo) -> String {
     let _ = writeln!(t, "client_id = {}", col(h, "Код клиента"));
     let _ = writeln!(t, "full_name = {}", col(h, "ФИО"));
     let _ = writeln!(t, "birth_date = {}", col(h, "Дата рождения"));
-    let _ = writeln!(
-        t,
-        "gender = {{ column = {}, map = {} }}",
-        col(h, "Пол"),
-        value_map(&[("Ж", "f"), ("М", "m")])
-    );
-    let _ = writeln!(
-        t,
-        "phone = {{ column = {}, normalize = \"digits\" }}",
-        col(h, "Телефон")
-    );
-    let _ = writeln!(
-        t,
-        "email = {{ column = {}, normalize = \"casefold\" }}",
-        col(h, "E-mail")
-    );
+    gender_line(&mut t, h, "Пол");
+    contact_lines(&mut t, h, "Телефон", "E-mail");
     let _ = writeln!(t, "passport = {}", col(h, "Паспорт"));
     let _ = writeln!(t, "postal_code = {}", col(h, "Индекс"));
     let _ = writeln!(t, "branch = {}", col(h, "Дилерский центр"));

@@ -19,7 +19,7 @@ use super::{mapping_preamble, table_header, Base, Profile};
 use crate::behaviour::{minute_in, pick, pick_weighted};
 use crate::calendar::{date_of, day_of, end_after_months, weekday_index, Calendar, Day};
 use crate::ids::document_number;
-use crate::mapping::{col, value_map, MappingInfo};
+use crate::mapping::{col, contact_lines, value_map, MappingInfo};
 use crate::names::{self, Person};
 use crate::writer::{CsvFile, RowCounts};
 use crate::Config;
@@ -341,9 +341,7 @@ fn next_month_start(d: Day) -> Day {
 
 /// Kopecks of a price `p` (roubles at the as-of date) on `day`: prices rise 8% a year.
 fn priced(p: i64, day: Day, as_of: Day) -> i64 {
-    let years = (as_of - day).max(0) as f64 / 365.25;
-    let v = p as f64 * 0.92f64.powf(years);
-    (v / 100.0).round() as i64 * 100 * 100
+    super::priced(p, day, as_of, 0.92, 100)
 }
 
 fn payment_status(rng: &mut ChaCha8Rng, day: Day, as_of: Day, troubled: bool) -> &'static str {
@@ -832,16 +830,7 @@ pub fn mapping_toml(info: &MappingInfo) -> String {
         col(h, "ИНН")
     );
     let _ = writeln!(t, "contact_name = {}", col(h, "Контактное лицо"));
-    let _ = writeln!(
-        t,
-        "phone = {{ column = {}, normalize = \"digits\" }}",
-        col(h, "Телефон")
-    );
-    let _ = writeln!(
-        t,
-        "email = {{ column = {}, normalize = \"casefold\" }}",
-        col(h, "E-mail")
-    );
+    contact_lines(&mut t, h, "Телефон", "E-mail");
     let _ = writeln!(t, "address = {}", col(h, "Юридический адрес"));
     let _ = writeln!(t, "branch = {}", col(h, "Офис"));
     let _ = writeln!(t, "registered_on = {}", col(h, "Дата создания"));

@@ -19,7 +19,7 @@ use super::{mapping_preamble, table_header, Base, Profile};
 use crate::behaviour::{minute_in, pick, pick_weighted};
 use crate::calendar::{date_of, end_after_months, weekday_index, Calendar, Day};
 use crate::ids::document_number;
-use crate::mapping::{col, value_map, MappingInfo};
+use crate::mapping::{col, contact_lines, gender_line, value_map, MappingInfo};
 use crate::names::{self, feminine_surname, Person};
 use crate::writer::{CsvFile, RowCounts};
 use crate::Config;
@@ -1022,23 +1022,9 @@ pub fn mapping_toml(info: &MappingInfo) -> String {
     let _ = writeln!(t, "client_id = {}", col(h, "ID"));
     let _ = writeln!(t, "full_name = {}", col(h, "ФИО ученика"));
     let _ = writeln!(t, "birth_date = {}", col(h, "Дата рождения"));
-    let _ = writeln!(
-        t,
-        "gender = {{ column = {}, map = {} }}",
-        col(h, "Пол"),
-        value_map(&[("Ж", "f"), ("М", "m")])
-    );
+    gender_line(&mut t, h, "Пол");
     let _ = writeln!(t, "contact_name = {}", col(h, "Контактное лицо"));
-    let _ = writeln!(
-        t,
-        "phone = {{ column = {}, normalize = \"digits\" }}",
-        col(h, "Телефон")
-    );
-    let _ = writeln!(
-        t,
-        "email = {{ column = {}, normalize = \"casefold\" }}",
-        col(h, "E-mail")
-    );
+    contact_lines(&mut t, h, "Телефон", "E-mail");
     let _ = writeln!(t, "postal_code = {}", col(h, "Индекс"));
     let _ = writeln!(t, "branch = {}", col(h, "Филиал"));
     let _ = writeln!(t, "registered_on = {}", col(h, "Дата добавления"));

@@ -184,3 +184,12 @@ pub(crate) fn table_header(t: &mut String, table: &str, file: &str) {
         toml_str(file)
     );
 }
+
+/// Kopecks of a price `p` (roubles at the as-of date) on an earlier `day`, prices having
+/// risen by the factor 1 / `yearly` every year since, rounded to whole multiples of `round`
+/// roubles.
+pub(crate) fn priced(p: i64, day: Day, as_of: Day, yearly: f64, round: i64) -> i64 {
+    let years = (as_of - day).max(0) as f64 / 365.25;
+    let v = p as f64 * yearly.powf(years);
+    (v / round as f64).round() as i64 * round * 100
+}

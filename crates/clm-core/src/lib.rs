@@ -1,6 +1,6 @@
 //! Shared core of clm.
 //!
-//! The vocabulary follows SPEC.md: a *mapping* names the source columns of a club's export,
+//! The vocabulary follows docs/SPEC.md: a *mapping* names the source columns of a club's export,
 //! the canonical *schema* decides what each field becomes, *pids* replace identifiers, and
 //! the result is a *bundle* of encrypted Parquet files described by its *manifest*.
 //!

@@ -36,6 +36,8 @@ struct SourceOptions {
     datetime_format: Option<String>,
     decimal_comma: Option<bool>,
     null_markers: Option<Vec<String>>,
+    /// Workbooks: the most one part (a sheet, the shared strings) may unpack to, in MiB.
+    max_unpacked_mb: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -161,6 +163,8 @@ pub struct TableMapping {
     pub decimal_comma: bool,
     /// Cell texts (trimmed) that mean "no value": the cell is read as empty.
     pub null_markers: Vec<String>,
+    /// Workbooks: the most one zip part may unpack to, in bytes (`max_unpacked_mb`).
+    pub max_unpacked: u64,
     pub fields: Vec<MappedField>,
 }
 
@@ -267,6 +271,16 @@ impl Mapping {
                 .map(|m| m.trim().to_string())
                 .filter(|m| !m.is_empty())
                 .collect();
+            let max_unpacked = match tf.options.max_unpacked_mb.or(mf.source.max_unpacked_mb) {
+                None => crate::xlsx::DEFAULT_MAX_UNPACKED,
+                Some(0) => {
+                    return Err(err(format!(
+                        "[tables.{t}] max_unpacked_mb must be at least 1 (the default is {})",
+                        crate::xlsx::DEFAULT_MAX_UNPACKED >> 20
+                    )))
+                }
+                Some(mb) => mb.saturating_mul(1 << 20),
+            };
             let mut fields = Vec::new();
             for (fname, spec) in &tf.fields {
                 let def = ts.field(fname).ok_or_else(|| {
@@ -359,6 +373,7 @@ impl Mapping {
                 delimiter: delim_s.as_bytes()[0],
                 decimal_comma,
                 null_markers,
+                max_unpacked,
                 fields,
             });
         }

@@ -636,6 +636,7 @@ pub fn open_table(tm: &TableMapping) -> Result<TableSource> {
             &xlsx::Render {
                 decimal_comma: tm.decimal_comma,
                 dates,
+                max_unpacked: tm.max_unpacked,
             },
         )?)
     } else {

@@ -271,10 +271,10 @@ fn profiles(files: &[PathBuf]) -> Result<(Vec<Profile>, Vec<String>)> {
     let mut notes = Vec::new();
     for path in files {
         if source::is_workbook(path) {
-            for name in xlsx::sheet_names(path)? {
+            for name in xlsx::sheet_names(path, xlsx::DEFAULT_MAX_UNPACKED)? {
                 let render = xlsx::Render {
                     decimal_comma: true,
-                    dates: HashMap::new(),
+                    ..xlsx::Render::default()
                 };
                 match SheetReader::open(path, Some(&name), &render) {
                     Ok(r) => out.push(profile(

@@ -324,7 +324,7 @@ fn column_index_in(path: &Path, headers: &[String], name: &str) -> Result<usize>
             path,
             if !header_row_is_names(headers) {
                 format!(
-                    "the mapping names column {name:?}, which is not in the header; the first row does not look like column names (is the header row missing, or is this the wrong file?), so its cells are not repeated here: {}",
+                    "the mapping names column {name:?}, which is not in the header; the first row does not look like column names (is the header row missing? is it the wrong file?), so its cells are not repeated here: {}",
                     header_row_shape(headers)
                 )
             } else {

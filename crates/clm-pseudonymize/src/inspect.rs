@@ -1161,7 +1161,9 @@ pub fn inspect(files: &[PathBuf], mapping_dir: Option<&Path>) -> Result<String> 
     );
     if !best.contains_key("clients") {
         out.push_str(
-            "# TODO: no file looks like the clients table, which every export needs: add it.\n\n",
+            "# TODO: no file looks like the clients table. Add it if the CRM exports one; without it the\n\
+             # export derives the clients from the other tables' client ids (client_pid, and registered_on\n\
+             # = the day of the first event; nothing else is known of them).\n\n",
         );
     }
     let canon = schema::canonical();
@@ -1251,12 +1253,13 @@ mod tests {
     #[test]
     fn the_problem_names_the_real_output() {
         let d = tempfile::tempdir().unwrap();
-        let f = d.path().join("visits.csv");
-        std::fs::write(&f, "Код клиента;Дата посещения\n1;05.03.2024 10:00:00\n").unwrap();
+        // Columns no table takes: the draft maps nothing and does not load.
+        let f = d.path().join("export.csv");
+        std::fs::write(&f, "Foo;Bar\nx;y\n").unwrap();
         let out = d.path().join("club-mapping.toml");
         let (_, problem) =
             inspect_checked_named(std::slice::from_ref(&f), Some(d.path()), Some(&out)).unwrap();
-        let problem = problem.expect("no clients table: the draft does not load");
+        let problem = problem.expect("no table: the draft does not load");
         assert!(problem.contains("club-mapping.toml"), "{problem}");
         assert!(!problem.contains("draft.toml"), "{problem}");
         let (_, problem) = inspect_checked_named(&[f], None, None).unwrap();

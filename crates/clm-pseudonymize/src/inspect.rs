@@ -228,12 +228,16 @@ fn profile(
     sheet: Option<String>,
     sniff: Option<&source::CsvSniff>,
 ) -> Result<Profile> {
-    let mut cols: Vec<ColStats> = src
-        .headers()
+    // A first row with a value-like cell that does not read as column names is a row of
+    // data (no header row): none of its cells is printed, not even those no detector knows.
+    let headers = src.headers();
+    let row_is_data = headers.iter().any(|h| source::header_looks_like_data(h))
+        && !source::header_row_is_names(headers);
+    let mut cols: Vec<ColStats> = headers
         .iter()
         .map(|h| ColStats {
             header: h.clone(),
-            header_is_data: source::header_looks_like_data(h),
+            header_is_data: row_is_data || source::header_looks_like_data(h),
             ..Default::default()
         })
         .collect();

@@ -134,3 +134,21 @@ fn an_id_and_an_event_time_no_header_names_are_found_by_content() {
         "{text}"
     );
 }
+
+#[test]
+fn a_file_without_its_header_row_has_none_of_its_cells_printed() {
+    let d = tempfile::tempdir().unwrap();
+    // The first row is data: a phone the detectors know, a two-word name and a city they
+    // do not.
+    let f = cp1251(
+        d.path(),
+        "clients.csv",
+        "0001;Смирнова Анна;+7 916 000-00-01;Москва\n\
+         0002;Петров Пётр;+7 916 000-00-02;Казань\n",
+    );
+    let text = clm_pseudonymize::inspect::inspect(&[f], Some(d.path())).unwrap();
+    for v in ["0001", "Смирнова", "000-00-01", "Москва"] {
+        assert!(!text.contains(v), "{v} printed:\n{text}");
+    }
+    assert!(text.contains("column 2"), "{text}");
+}

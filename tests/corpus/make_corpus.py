@@ -208,6 +208,9 @@ MAP_SRC = MAP_CLIENTS + 'lead_source = "Источник"\n'
 case("pii_in_category", "a phone number in a category column stops the export, and the message does not repeat it",
      {C: text([HDR + ";Источник", r[0] + ";Сайт", r[1] + ";Сайт", r[2] + ";позвонить +7 916 123-45-67"])}, err("look like personal data"),
      mapping=MAP_SRC, planted=(N1, N2, N3, P1, P2, P3, "123-45-67"))
+case("latin_name_in_category", "a transliterated full name in a category column stops the export, and the message does not repeat it",
+     {C: text([HDR + ";Источник", r[0] + ";Сайт", r[1] + ";Сайт", r[2] + ";Zybkinova Ulyana Proklovna"])}, err("full_name: 1"),
+     mapping=MAP_SRC, planted=(N1, N2, N3, P1, P2, P3, "Zybkinova", "Proklovna"))
 MAP_U8 = MAP_CLIENTS.replace('delimiter = ";"', 'delimiter = ";"\nencoding = "utf-8"')
 case("declared_utf8_is_cp1251", "a Windows-1251 file declared UTF-8", {C: text([HDR] + rows3()).encode("cp1251")}, err("not valid UTF-8"), mapping=MAP_U8)
 case("bad_mapping_toml", "a mapping that is not TOML", {C: text([HDR] + rows3())}, err("mapping"), mapping='[tables.clients\nfile = ')

@@ -208,12 +208,23 @@ MAP_SRC = MAP_CLIENTS + 'lead_source = "Источник"\n'
 case("pii_in_category", "a phone number in a category column stops the export, and the message does not repeat it",
      {C: text([HDR + ";Источник", r[0] + ";Сайт", r[1] + ";Сайт", r[2] + ";позвонить +7 916 123-45-67"])}, err("look like personal data"),
      mapping=MAP_SRC, planted=(N1, N2, N3, P1, P2, P3, "123-45-67"))
+case("latin_name_in_category", "a transliterated full name in a category column stops the export, and the message does not repeat it",
+     {C: text([HDR + ";Источник", r[0] + ";Сайт", r[1] + ";Сайт", r[2] + ";Zybkinova Ulyana Proklovna"])}, err("full_name: 1"),
+     mapping=MAP_SRC, planted=(N1, N2, N3, P1, P2, P3, "Zybkinova", "Proklovna"))
 MAP_U8 = MAP_CLIENTS.replace('delimiter = ";"', 'delimiter = ";"\nencoding = "utf-8"')
 case("declared_utf8_is_cp1251", "a Windows-1251 file declared UTF-8", {C: text([HDR] + rows3()).encode("cp1251")}, err("not valid UTF-8"), mapping=MAP_U8)
 case("bad_mapping_toml", "a mapping that is not TOML", {C: text([HDR] + rows3())}, err("mapping"), mapping='[tables.clients\nfile = ')
-case("mapping_without_clients", "a mapping without the clients table",
-     {"visits.csv": text([VH, "0001;05.03.2024 18:47"])}, err("clients table is required"),
+case("mapping_without_clients", "a mapping without the clients table: derived from the visits' client ids",
+     {"visits.csv": text([VH, "0001;05.03.2024 18:47"])},
+     ok(1) + '\n[tables.visits]\nrows_out = 1\nrows_rejected = 0\n\n[same_pid]\n"clients.client_pid" = "0001"\n',
      mapping='[tables.visits]\nfile = "visits.csv"\n[tables.visits.fields]\nclient_id = "Код"\nvisited_at = "Вход"\n', planted=())
+case("sales_without_ids", "a sales-only export: no clients table, no sale id (row positions become sale ids)",
+     {"sales.csv": text(["Клиент;Дата;Сумма", "0001;05.03.2024 18:47;100,00", "0002;05.03.2024 19:00;50,00",
+                         "0001;06.03.2024 10:00;100,00", "0001;06.03.2024 10:00;100,00"])},
+     ok(2) + '\n[tables.sales]\nrows_out = 4\nrows_rejected = 0\n\n[distinct]\n"sales.sale_pid" = 4\n"clients.client_pid" = 2\n\n'
+     '[same_pid]\n"sales.client_pid" = "0002"\n\n[sums]\n"sales.amount" = 35000\n',
+     mapping='[source]\ndelimiter = ";"\ndatetime_format = "DD.MM.YYYY HH:mm"\n[policy]\nrare_k = 1\n'
+             '[tables.sales]\nfile = "sales.csv"\n[tables.sales.fields]\nclient_id = "Клиент"\nsold_at = "Дата"\namount = "Сумма"\n', planted=())
 case("datetime_fraction_seconds", "timestamps with fractional seconds and a date-only value",
      {C: text([HDR] + rows3()), "visits.csv": text([VH, "0001;05.03.2024 18:47:12.345", "0002;05.03.2024", "0003;05.03.2024 25:00"])},
      ok(3) + '\n[tables.visits]\nrows_out = 2\nrows_rejected = 1\nreasons = { "visited_at: not a valid time" = 1 }\n',

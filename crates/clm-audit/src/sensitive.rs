@@ -472,6 +472,12 @@ impl<'a> Builder<'a> {
             file: file_name(&tm.file),
             ..Default::default()
         };
+        // Ids the export makes of the row's position (a sale without a sale id).
+        let by_position: Vec<Domain> = tm
+            .derived_fields()
+            .iter()
+            .filter_map(|f| f.domain.as_deref().and_then(Domain::parse))
+            .collect();
         let mut rec = csv::StringRecord::new();
         // Rows the pseudonymizer rejects are read too: their values are in the source.
         while r
@@ -480,6 +486,13 @@ impl<'a> Builder<'a> {
             .is_some()
         {
             stats.rows += 1;
+            for d in &by_position {
+                let pid = self
+                    .pseudonymizer
+                    .pid_bytes(*d, &tm.row_position_id(r.line()));
+                let k = hex56(&pid).expect("a pid is hex");
+                self.pids.push(Tagged::new(k, domain_index(*d)));
+            }
             for c in cols.iter_mut() {
                 let Some(v) = rec.get(c.idx) else { continue };
                 let v = v.trim();

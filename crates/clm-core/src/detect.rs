@@ -29,7 +29,8 @@
 //! The audit feeds every string value of a bundle through [`first_hit`], millions of them,
 //! mostly pseudonyms and short category names. One vectorised pass over the bytes decides
 //! which detectors can possibly fire: e-mail needs `@`, numbers need enough digits outside
-//! opaque segments, a full name needs a Cyrillic word ending like a patronymic, an IBAN needs an
+//! opaque segments, a full name needs a Cyrillic word ending like a patronymic (or, for a
+//! transliterated one, an ASCII capital and a Latin word ending like one), an IBAN needs an
 //! ASCII capital. A pseudonym stops there. Nothing on the no-hit path allocates; the one regex
 //! (e-mail) is compiled once and only run on text containing `@`.
 
@@ -249,7 +250,9 @@ impl DetectorSet {
         }
         mask &= self.mask;
         // Last and only when asked for: the one pre-filter that is a second pass over the text.
-        if p.non_ascii && self.contains(Detector::FullName) && has_patronymic_tail(text.as_bytes())
+        if self.contains(Detector::FullName)
+            && ((p.non_ascii && has_patronymic_tail(text.as_bytes()))
+                || (p.upper && has_latin_patronymic_tail(text.as_bytes())))
         {
             mask |= Detector::FullName.bit();
         }
@@ -862,12 +865,34 @@ fn is_upper_cyrillic(c: char) -> bool {
     matches!(c, 'А'..='Я' | 'Ё')
 }
 
+/// Lower case of a Cyrillic or ASCII letter.
 fn lower_cyrillic(c: char) -> char {
     match c {
         'А'..='Я' => char::from_u32(c as u32 + 0x20).unwrap_or(c),
         'Ё' => 'ё',
-        _ => c,
+        _ => c.to_ascii_lowercase(),
     }
+}
+
+/// The two scripts names are written in: Cyrillic, and Latin transliteration.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Script {
+    Cyrillic,
+    Latin,
+}
+
+fn script_of(c: char) -> Option<Script> {
+    if is_cyrillic_letter(c) {
+        Some(Script::Cyrillic)
+    } else if c.is_ascii_alphabetic() {
+        Some(Script::Latin)
+    } else {
+        None
+    }
+}
+
+fn is_upper_letter(c: char) -> bool {
+    is_upper_cyrillic(c) || c.is_ascii_uppercase()
 }
 
 fn eq_ci(word: &str, lower: &str) -> bool {
@@ -894,11 +919,29 @@ fn has_patronymic_tail(b: &[u8]) -> bool {
             .any(|(j, &c)| (c < 0x80 || (c >= 0xC0 && c != 0xD0 && c != 0xD1)) && tail_before(j))
 }
 
-/// "Иванова", "Смирнова-Петрова" or "ИВАНОВ": names are written capitalised or, in official
-/// documents, in capitals; lower-case words are ordinary vocabulary.
+/// Any ASCII word ending like a transliterated patronymic ("-ich", "-itch", "-ych", "-tsch",
+/// "-vna", "-wna", "-chna", in any case). Pseudonyms (lower-case hexadecimal) never get
+/// here: the caller asks for an ASCII capital first.
+fn has_latin_patronymic_tail(b: &[u8]) -> bool {
+    const TAILS: [&[u8]; 7] = [b"ich", b"itch", b"ych", b"tsch", b"vna", b"wna", b"chna"];
+    (1..=b.len()).any(|j| {
+        b[j - 1].is_ascii_alphabetic()
+            && (j == b.len() || !b[j].is_ascii_alphabetic())
+            && TAILS.iter().any(|t| {
+                j >= t.len()
+                    && b[j - t.len()..j]
+                        .iter()
+                        .zip(t.iter())
+                        .all(|(x, y)| x.to_ascii_lowercase() == *y)
+            })
+    })
+}
+
+/// "Иванова", "Смирнова-Петрова", "ИВАНОВ" or "Ivanova": names are written capitalised or,
+/// in official documents, in capitals; lower-case words are ordinary vocabulary.
 fn name_cased(word: &str) -> bool {
     let mut chars = word.chars();
-    if !chars.next().is_some_and(is_upper_cyrillic) {
+    if !chars.next().is_some_and(is_upper_letter) {
         return false;
     }
     let (mut letters, mut title, mut caps, mut after_hyphen) = (1, true, true, false);
@@ -908,7 +951,7 @@ fn name_cased(word: &str) -> bool {
             continue;
         }
         letters += 1;
-        if is_upper_cyrillic(c) {
+        if is_upper_letter(c) {
             title &= after_hyphen;
         } else {
             caps = false;
@@ -957,7 +1000,58 @@ const NOT_PATRONYMICS: [&str; 15] = [
     "верховна",
 ];
 
+/// Transliterated patronymic endings (BGN/PCGN, passport and older French and German
+/// spellings, Ukrainian): Petrovich, Sergeyevich, Aleksandrovitch, Iwanowitsch, Petrovych;
+/// Sergeevna, Petrowna, Petrivna, Ilinichna.
+const LATIN_PATRONYMIC_SUFFIXES: [&str; 14] = [
+    "ovich", "evich", "ovitch", "evitch", "owitsch", "ewitsch", "ovych", "evych", "ovna", "evna",
+    "owna", "ewna", "ivna", "inichna",
+];
+
+/// The bare "-ich"/"-ichna" patronymics in Latin letters (a closed list: Sandwich, Zurich,
+/// Greenwich and Munich end alike).
+const LATIN_PATRONYMICS_ICH: [&str; 14] = [
+    "ilyich",
+    "ilich",
+    "ilitch",
+    "kuzmich",
+    "kuzmitch",
+    "lukich",
+    "fomich",
+    "nikitich",
+    "savvich",
+    "savich",
+    "fokich",
+    "nikitichna",
+    "savvichna",
+    "fokichna",
+];
+
+/// Latin words with a patronymic ending that are no patronymic ("Ivan Tsarevich").
+const LATIN_NOT_PATRONYMICS: [&str; 6] = [
+    "tsarevich",
+    "tsarevitch",
+    "tzarevich",
+    "tsarevna",
+    "korolevich",
+    "korolevna",
+];
+
+fn is_latin_patronymic(word: &str) -> bool {
+    if LATIN_PATRONYMICS_ICH.iter().any(|p| eq_ci(word, p)) {
+        return true;
+    }
+    word.len() >= 6
+        && LATIN_PATRONYMIC_SUFFIXES
+            .iter()
+            .any(|s| ends_with_ci(word, s))
+        && !LATIN_NOT_PATRONYMICS.iter().any(|w| eq_ci(word, w))
+}
+
 fn is_patronymic(word: &str) -> bool {
+    if word.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return is_latin_patronymic(word);
+    }
     // Every entry below ends in "ч" or "на"; most words are rejected here.
     if !(ends_with_ci(word, "ч") || ends_with_ci(word, "на")) {
         return false;
@@ -971,8 +1065,9 @@ fn is_patronymic(word: &str) -> bool {
         && !NOT_PATRONYMICS.iter().any(|w| eq_ci(word, w))
 }
 
-/// Three name-cased Cyrillic words separated only by white space, the second or third a
-/// patronymic: "Иванова Мария Петровна" and "Мария Петровна Иванова".
+/// Three name-cased words of one script (Cyrillic, or Latin for a transliterated name)
+/// separated only by white space, the second or third a patronymic: "Иванова Мария
+/// Петровна", "Мария Петровна Иванова", "Ivanova Anna Sergeevna".
 ///
 /// Two words ("Мария Петровна") are not enough: that is how people are addressed in notes and
 /// staff lists, and with "Петровна" alone the risk of common-word collisions grows; the spec
@@ -986,29 +1081,40 @@ fn find_full_name(text: &str) -> Option<Range<usize>> {
     }
     let mut chain = [Word::default(); 2];
     let mut chained = 0usize;
+    let mut chain_script = Script::Cyrillic;
+    let mut last_end = usize::MAX;
     let mut chars = text.char_indices().peekable();
     while let Some((start, c)) = chars.next() {
-        if !is_cyrillic_letter(c) {
+        let Some(script) = script_of(c) else {
             if !c.is_whitespace() {
                 chained = 0;
             }
             continue;
-        }
+        };
+        let same = |d: char| script_of(d) == Some(script);
         let mut end = start + c.len_utf8();
         loop {
             match chars.peek() {
-                Some(&(i, d)) if is_cyrillic_letter(d) => {
+                Some(&(i, d)) if same(d) => {
                     end = i + d.len_utf8();
                     chars.next();
                 }
-                Some(&(i, '-')) if text[i + 1..].chars().next().is_some_and(is_cyrillic_letter) => {
+                Some(&(i, '-')) if text[i + 1..].chars().next().is_some_and(same) => {
                     chars.next();
                 }
                 _ => break,
             }
         }
         let word = &text[start..end];
-        if !name_cased(word) {
+        // A word glued to one of the other script ("Ivanов"), or a change of script: the
+        // chain starts again.
+        let glued = start == last_end;
+        last_end = end;
+        if glued || script != chain_script {
+            chained = 0;
+            chain_script = script;
+        }
+        if glued || !name_cased(word) {
             chained = 0;
             continue;
         }
@@ -1463,6 +1569,56 @@ mod tests {
                 "иванова мария петровна",
                 "Иванова, Мария, Петровна",
                 "Абонемент Утро Безлимит",
+            ],
+        );
+    }
+
+    #[test]
+    fn transliterated_full_name() {
+        assert_hits(
+            Detector::FullName,
+            &[
+                "Ivanov Ivan Petrovich",
+                "Ivanova Anna Sergeevna",
+                "Anna Sergeyevna Ivanova",
+                "IVANOV IVAN IVANOVICH",
+                "Sergey Ilyich Kuzmin",
+                "Petrov Sergei Alexandrovitch",
+                "Iwanow Iwan Iwanowitsch",
+                "Shevchenko Taras Hryhorovych",
+                "Ivanenko Olga Petrivna",
+                "Kotova Irina Ilinichna",
+                "Trainer: Petrov Sergey Aleksandrovich",
+                "Smirnova-Petrova Anna Lvovna",
+                "VIP Ivanova Anna Sergeevna",
+            ],
+        );
+        assert_misses(
+            Detector::FullName,
+            &[
+                "Novichok Fitness Club",
+                "Club Sandwich Deluxe",
+                "Ham Sandwich Special",
+                "Greenwich Mean Time",
+                "Norwich City Club",
+                "Zurich Insurance Group",
+                "Munich Training Camp",
+                "Ivan Tsarevich Story",
+                "Sergeevna",
+                "Anna Sergeevna",
+                "ivanov ivan petrovich",
+                "Ivanov, Ivan, Petrovich",
+                "Ivanov Иван Петрович",
+                "Yoga Flow Vienna",
+                "Rich Coach Beach",
+            ],
+        );
+        // Pseudonyms stay clear whatever letters they hold.
+        assert_misses(
+            Detector::FullName,
+            &[
+                "3f2504e04f8911d39a0c0305e82c3301",
+                "ab12ich cd34vna ef56ovich",
             ],
         );
     }

@@ -21,6 +21,8 @@ pub mod mapping;
 pub mod pid;
 #[cfg(feature = "onsite")]
 pub mod source;
+#[cfg(feature = "onsite")]
+pub mod synonyms;
 pub mod values;
 #[cfg(feature = "onsite")]
 pub mod xlsx;

@@ -36,6 +36,8 @@ struct SourceOptions {
     datetime_format: Option<String>,
     decimal_comma: Option<bool>,
     null_markers: Option<Vec<String>>,
+    /// Workbooks: the most one part (a sheet, the shared strings) may unpack to, in MiB.
+    max_unpacked_mb: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -161,6 +163,8 @@ pub struct TableMapping {
     pub decimal_comma: bool,
     /// Cell texts (trimmed) that mean "no value": the cell is read as empty.
     pub null_markers: Vec<String>,
+    /// Workbooks: the most one zip part may unpack to, in bytes (`max_unpacked_mb`).
+    pub max_unpacked: u64,
     pub fields: Vec<MappedField>,
 }
 
@@ -219,9 +223,11 @@ impl Mapping {
                 )));
             }
         }
-        if !mf.tables.contains_key("clients") {
+        // Without [tables.clients], the export derives the clients table from the client
+        // ids of the other tables (a transactions-only export); it needs one of them.
+        if mf.tables.is_empty() {
             return Err(err(
-                "no [tables.clients]: the clients table is required".into()
+                "no [tables.*]: map at least the clients table, or an event table (visits, sales, …) whose client ids make it".into()
             ));
         }
         let mut tables = Vec::new();
@@ -267,6 +273,16 @@ impl Mapping {
                 .map(|m| m.trim().to_string())
                 .filter(|m| !m.is_empty())
                 .collect();
+            let max_unpacked = match tf.options.max_unpacked_mb.or(mf.source.max_unpacked_mb) {
+                None => crate::xlsx::DEFAULT_MAX_UNPACKED,
+                Some(0) => {
+                    return Err(err(format!(
+                        "[tables.{t}] max_unpacked_mb must be at least 1 (the default is {})",
+                        crate::xlsx::DEFAULT_MAX_UNPACKED >> 20
+                    )))
+                }
+                Some(mb) => mb.saturating_mul(1 << 20),
+            };
             let mut fields = Vec::new();
             for (fname, spec) in &tf.fields {
                 let def = ts.field(fname).ok_or_else(|| {
@@ -342,7 +358,10 @@ impl Mapping {
                 });
             }
             for f in &ts.fields {
-                if f.required && !fields.iter().any(|m| m.def.name == f.name) {
+                if f.required
+                    && f.unmapped.is_none()
+                    && !fields.iter().any(|m| m.def.name == f.name)
+                {
                     return Err(err(format!(
                         "[tables.{t}.fields] the required field {} is not mapped",
                         f.name
@@ -359,6 +378,7 @@ impl Mapping {
                 delimiter: delim_s.as_bytes()[0],
                 decimal_comma,
                 null_markers,
+                max_unpacked,
                 fields,
             });
         }
@@ -371,6 +391,48 @@ impl Mapping {
 
     pub fn table(&self, name: &str) -> Option<&TableMapping> {
         self.tables.iter().find(|t| t.table == name)
+    }
+
+    /// Whether the export derives the clients table (no `[tables.clients]`): one row per
+    /// client id of the other tables.
+    pub fn derives_clients(&self) -> bool {
+        self.table("clients").is_none()
+    }
+}
+
+impl TableMapping {
+    /// The source's name in messages and in `row_position` ids: the file name without its
+    /// directory (a path could name a person), with the sheet of a workbook: `book.xlsx[Sales]`.
+    pub fn source_label(&self) -> String {
+        let name = self
+            .file
+            .file_name()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
+        match &self.sheet {
+            Some(sh) => format!("{name}[{sh}]"),
+            None => name,
+        }
+    }
+
+    /// The id of the record at `line` of the source, for a field derived from the row's
+    /// position (`unmapped = "row_position"`): `sales.csv:17`, `book.xlsx[Sales]:17`.
+    pub fn row_position_id(&self, line: u64) -> String {
+        format!("{}:{line}", self.source_label())
+    }
+
+    /// Fields of the table's schema left unmapped that the export derives (`unmapped` in
+    /// the schema), by name.
+    pub fn derived_fields(&self) -> Vec<&'static FieldDef> {
+        schema::canonical()
+            .table(&self.table)
+            .map(|ts| {
+                ts.fields
+                    .iter()
+                    .filter(|f| f.unmapped.is_some() && self.field(&f.name).is_none())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -427,6 +489,25 @@ mod tests {
     }
 
     #[test]
+    fn a_transactions_only_mapping() {
+        // No clients table, no sale id: the export derives both.
+        let m = parse("[source]\nmax_unpacked_mb = 64\n[tables.sales]\nfile='s.csv'\n[tables.sales.fields]\nclient_id='Клиент'\nsold_at='Дата'\n")
+            .unwrap();
+        assert!(m.derives_clients());
+        let s = m.table("sales").unwrap();
+        assert!(s.field("sale_id").is_none());
+        let derived: Vec<_> = s.derived_fields().iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(derived, ["sale_id"]);
+        assert_eq!(s.source_label(), "s.csv");
+        assert_eq!(s.row_position_id(17), "s.csv:17");
+        assert_eq!(s.max_unpacked, 64 << 20);
+        let m = parse("[tables.clients]\nfile='c.csv'\n[tables.clients.fields]\nclient_id='a'\n")
+            .unwrap();
+        assert!(!m.derives_clients());
+        assert_eq!(m.table("clients").unwrap().max_unpacked, 1 << 30);
+    }
+
+    #[test]
     fn errors_name_the_place() {
         let e = parse("[tables.clients]\nfile='c.csv'\n[tables.clients.fields]\nclient_id='a'\nfull_nam='b'\n")
             .unwrap_err()
@@ -438,7 +519,13 @@ mod tests {
         let e = parse("[tables.visits]\nfile='v.csv'\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("clients table is required"), "{e}");
+        assert!(e.contains("client_id is not mapped"), "{e}");
+        let e = parse("[source]\n").unwrap_err().to_string();
+        assert!(e.contains("no [tables.*]"), "{e}");
+        let e = parse("[source]\nmax_unpacked_mb = 0\n[tables.clients]\nfile='c.xlsx'\n[tables.clients.fields]\nclient_id='a'\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("max_unpacked_mb must be at least 1"), "{e}");
         let e = parse("[tables.clients]\nfile='c.csv'\n[tables.clients.fields]\nbranch='b'\n")
             .unwrap_err()
             .to_string();

@@ -103,6 +103,18 @@ pub struct FieldDef {
     pub unknown: Option<String>,
     #[serde(default)]
     pub required: bool,
+    /// What the field is when the mapping names no column for it (a required field may
+    /// then go unmapped).
+    pub unmapped: Option<Unmapped>,
+}
+
+/// The value of a field a mapping leaves unmapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unmapped {
+    /// The row's position in its source, `FILE:LINE` (`FILE[SHEET]:ROW` in a workbook),
+    /// pseudonymized in the field's domain: an id for rows that have none of their own.
+    RowPosition,
 }
 
 impl FieldDef {
@@ -199,6 +211,9 @@ fn load() -> Result<CanonicalSchema> {
             }
             if f.class == PrivacyClass::Identifier && f.domain.is_none() {
                 return Err(bad("an identifier needs a domain"));
+            }
+            if f.unmapped.is_some() && f.class != PrivacyClass::Identifier {
+                return Err(bad("only an identifier can be derived when unmapped"));
             }
             if f.class == PrivacyClass::Quasi && f.column_type != Some(ColumnType::String) {
                 return Err(bad("quasi fields are exported as strings"));

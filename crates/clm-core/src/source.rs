@@ -232,18 +232,82 @@ fn count_outside_quotes(line: &str, d: u8) -> usize {
 }
 
 /// Whether a header cell looks like a value rather than a column name (a file without a
-/// header row): personal data by the detectors, a date, or a long number. Such cells are
-/// never repeated in a message.
+/// header row): personal data by the detectors, an e-mail, a date, or a number. Such cells
+/// are never repeated in a message.
 pub fn header_looks_like_data(h: &str) -> bool {
+    data_kind(h).is_some()
+}
+
+/// What a cell looks like when it looks like a value (see [`header_looks_like_data`]).
+fn data_kind(h: &str) -> Option<&'static str> {
     let h = h.trim();
     if h.is_empty() {
-        return false;
+        return None;
     }
-    if crate::detect::first_hit(h).is_some() {
-        return true;
+    if let Some(d) = crate::detect::first_hit(h) {
+        return Some(d.name());
+    }
+    if h.contains('@') {
+        return Some("e-mail-like");
     }
     let digits = h.chars().filter(|c| c.is_ascii_digit()).count();
-    digits >= 4 && digits * 2 >= h.chars().count()
+    let numeric = h
+        .chars()
+        .all(|c| c.is_ascii_digit() || c.is_whitespace() || ".,:/-+()".contains(c));
+    if (digits > 0 && numeric) || (digits >= 4 && digits * 2 >= h.chars().count()) {
+        return Some("number or date");
+    }
+    None
+}
+
+/// Whether a first row reads as column names, so that a message may repeat it: no cell
+/// looks like a value, and most cells hold a word column names are made of
+/// (`schemas/synonyms.toml`). A row of data ("Смирнова;Анна;Ж;Москва") fails the second
+/// test even when no detector fires on it.
+pub fn header_row_is_names(headers: &[String]) -> bool {
+    let cells: Vec<&str> = headers
+        .iter()
+        .map(|h| h.trim())
+        .filter(|h| !h.is_empty())
+        .collect();
+    !cells.is_empty()
+        && cells.iter().all(|h| data_kind(h).is_none())
+        && 2 * cells
+            .iter()
+            .filter(|h| crate::synonyms::has_header_word(h))
+            .count()
+            >= cells.len()
+}
+
+/// The first row described without its cells: how many, and which (by position) look like
+/// values or hold no known column word.
+fn header_row_shape(headers: &[String]) -> String {
+    let mut data = Vec::new();
+    let mut unknown = Vec::new();
+    for (i, h) in headers.iter().enumerate() {
+        if h.trim().is_empty() {
+            continue;
+        }
+        match data_kind(h) {
+            Some(kind) => data.push(format!("{} ({kind})", i + 1)),
+            None if !crate::synonyms::has_header_word(h) => unknown.push((i + 1).to_string()),
+            None => {}
+        }
+    }
+    let mut s = format!("it has {} cells", headers.len());
+    if !data.is_empty() {
+        s.push_str(&format!(
+            "; cells that look like values: {}",
+            data.join(", ")
+        ));
+    }
+    if !unknown.is_empty() {
+        s.push_str(&format!(
+            "; cells with no word of a column name: {}",
+            unknown.join(", ")
+        ));
+    }
+    s
 }
 
 /// Index of a column by header; an error if absent or ambiguous.
@@ -258,9 +322,10 @@ fn column_index_in(path: &Path, headers: &[String], name: &str) -> Result<usize>
         [i] => Ok(*i),
         [] => Err(Error::source(
             path,
-            if headers.iter().any(|h| header_looks_like_data(h)) {
+            if !header_row_is_names(headers) {
                 format!(
-                    "the mapping names column {name:?}, which is not in the header; the first row looks like data, not names (is the header row missing?), so its cells are not repeated here"
+                    "the mapping names column {name:?}, which is not in the header; the first row does not look like column names (is the header row missing? is it the wrong file?), so its cells are not repeated here: {}",
+                    header_row_shape(headers)
                 )
             } else {
                 format!(
@@ -636,6 +701,7 @@ pub fn open_table(tm: &TableMapping) -> Result<TableSource> {
             &xlsx::Render {
                 decimal_comma: tm.decimal_comma,
                 dates,
+                max_unpacked: tm.max_unpacked,
             },
         )?)
     } else {
@@ -1020,6 +1086,63 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("not in the header"));
+    }
+
+    #[test]
+    fn a_missing_column_repeats_the_first_row_only_when_it_is_names() {
+        let d = tempfile::tempdir().unwrap();
+        // Header-less files of (synthetic) personal data: no cell of the first row may
+        // reach the message, whether the detectors fire on it or not.
+        let rows: [(&str, &[&str]); 3] = [
+            (
+                "Смирнова;Анна;Ж;Москва;Абонемент Стандарт\n",
+                &["Смирнова", "Анна", "Москва", "Стандарт"],
+            ),
+            (
+                "Ivanova Anna Sergeevna;F;Kazan;Gold\n",
+                &["Ivanova", "Kazan", "Gold"],
+            ),
+            (
+                "1001;Петров Пётр;+7 916 123-45-67;petrov@example.com;12.03.1990\n",
+                &["1001", "Петров", "916", "petrov", "1990"],
+            ),
+        ];
+        for (i, (row, planted)) in rows.iter().enumerate() {
+            let p = write(d.path(), &format!("n{i}.csv"), row.as_bytes());
+            let r = SourceReader::open(&p, Encoding::Auto, b';').unwrap();
+            let e = r.column_index("Код клиента").unwrap_err().to_string();
+            assert!(e.contains("does not look like column names"), "{e}");
+            for v in *planted {
+                assert!(!e.contains(v), "{v} in {e}");
+            }
+            assert!(
+                e.contains(&format!("it has {} cells", row.split(';').count())),
+                "{e}"
+            );
+        }
+        let p = write(d.path(), "n2b.csv", rows[2].0.as_bytes());
+        let e = SourceReader::open(&p, Encoding::Auto, b';')
+            .unwrap()
+            .column_index("Код клиента")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("cells that look like values: 1 (number or date), 3 (phone), 4 (email), 5 (number or date)"),
+            "{e}"
+        );
+        assert!(e.contains("cells with no word of a column name: 2"), "{e}");
+        // A real header with a typo in the mapping: the columns are listed.
+        let p = write(
+            d.path(),
+            "h.csv",
+            "Код клиента;ФИО;Телефон;Дата рождения;Пол;Филиал\n".as_bytes(),
+        );
+        let e = SourceReader::open(&p, Encoding::Auto, b';')
+            .unwrap()
+            .column_index("Код  клиента")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("(columns: \"Код клиента\", \"ФИО\""), "{e}");
     }
 
     #[test]

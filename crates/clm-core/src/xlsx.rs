@@ -11,11 +11,19 @@
 //!
 //! Limit: calamine reads a whole sheet into memory (a sheet holds at most 1,048,576 rows,
 //! a few hundred MB at worst). Export the largest tables as CSV.
+//!
+//! A workbook is a zip archive, and a few MB of it can unpack to gigabytes (a "zip bomb":
+//! calamine would hold them all in memory before saying anything). So before calamine opens
+//! a zip workbook, every part of it is unpacked once into nothing, counting bytes, and the
+//! workbook is refused when one part unpacks to more than a limit ([`DEFAULT_MAX_UNPACKED`],
+//! 1 GiB, or `max_unpacked_mb` in the mapping). The sizes the zip directory declares are
+//! checked first, but not trusted: a hostile file can declare anything.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use calamine::{open_workbook_auto, Data, Range, Reader};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
@@ -25,18 +33,110 @@ use crate::source::RecordStatus;
 use crate::values::{excel_serial_to_datetime, DateFormat};
 use crate::{Error, Result};
 
+/// The most one part of a zip workbook (a sheet, the shared strings) may unpack to: 1 GiB.
+///
+/// The largest sheet a real export can hold (1,048,576 rows of some 20 columns) is under
+/// 1 GB of XML, and a club's tables are far smaller (100,000 clients of 30 columns: some
+/// 150 MB); calamine holds about as much again in memory as a part's XML, so this admits any
+/// real export and stops a bomb at a few GB of memory instead of wherever it leads.
+pub const DEFAULT_MAX_UNPACKED: u64 = 1 << 30;
+
 /// How cells become strings.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Render {
     pub decimal_comma: bool,
     /// Column header → the date format of the field it is mapped to.
     pub dates: HashMap<String, DateFormat>,
+    /// The most one part of a zip workbook may unpack to, in bytes.
+    pub max_unpacked: u64,
+}
+
+impl Default for Render {
+    fn default() -> Self {
+        Render {
+            decimal_comma: false,
+            dates: HashMap::new(),
+            max_unpacked: DEFAULT_MAX_UNPACKED,
+        }
+    }
 }
 
 /// The sheet names of a workbook, in order.
-pub fn sheet_names(path: &Path) -> Result<Vec<String>> {
+pub fn sheet_names(path: &Path, max_unpacked: u64) -> Result<Vec<String>> {
+    check_unpacked_size(path, max_unpacked, None)?;
     let wb = open_workbook_auto(path).map_err(|e| open_error(path, e))?;
     Ok(wb.sheet_names())
+}
+
+/// Workbooks that passed [`check_unpacked_size`]: path, length, modification time, limit.
+type Checked = (PathBuf, u64, Option<std::time::SystemTime>, u64);
+static CHECKED: LazyLock<Mutex<HashSet<Checked>>> = LazyLock::new(Default::default);
+
+/// Refuses a zip workbook (XLSX, XLSM, XLSB, ODS) one of whose parts unpacks to more than
+/// `limit` bytes. Each part is unpacked into nothing, at most `limit + 1` bytes of it, so
+/// memory stays flat whatever the file claims. Files that are no zip archive (XLS) pass:
+/// they are not compressed. A workbook that passed is not unpacked again for the next sheet.
+pub fn check_unpacked_size(path: &Path, limit: u64, sheet: Option<&str>) -> Result<()> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    let key = (path.to_path_buf(), meta.len(), meta.modified().ok(), limit);
+    if CHECKED.lock().is_ok_and(|c| c.contains(&key)) {
+        return Ok(());
+    }
+    let mut file = std::io::BufReader::new(file);
+    let mut magic = [0u8; 4];
+    let is_zip = file.read_exact(&mut magic).is_ok() && magic == *b"PK\x03\x04";
+    if !is_zip {
+        return Ok(());
+    }
+    use std::io::Seek;
+    file.rewind().map_err(|e| Error::io(path, e))?;
+    // Not a readable zip: calamine says so in its own words.
+    let Ok(mut zip) = zip::ZipArchive::new(file) else {
+        return Ok(());
+    };
+    let mib = limit.div_ceil(1 << 20);
+    let too_big = |entry: &str, how: &str| {
+        Error::source(
+            path,
+            format!(
+                "workbook part {entry:?}{} {how} more than {mib} MiB, the limit for one part \
+                 of a workbook: the file is damaged or built to exhaust memory (a zip bomb). \
+                 If it is a real export, export this table as CSV, or raise \
+                 `max_unpacked_mb` in the mapping's [source]",
+                match sheet {
+                    Some(s) => format!(" (opening sheet {s:?})"),
+                    None => String::new(),
+                }
+            ),
+        )
+    };
+    for i in 0..zip.len() {
+        let mut entry = match zip.by_index(i) {
+            Ok(e) => e,
+            // Encrypted or of an unknown compression: calamine says what it can.
+            Err(_) => continue,
+        };
+        let name = entry.name().to_string();
+        if entry.size() > limit {
+            return Err(too_big(&name, "declares it unpacks to"));
+        }
+        let unpacked = std::io::copy(&mut (&mut entry).take(limit + 1), &mut std::io::sink());
+        match unpacked {
+            Ok(n) if n > limit => return Err(too_big(&name, "unpacks to")),
+            Ok(_) => {}
+            Err(_) => {
+                return Err(Error::source(
+                    path,
+                    format!("workbook part {name:?} cannot be unpacked: the file is damaged"),
+                ))
+            }
+        }
+    }
+    if let Ok(mut c) = CHECKED.lock() {
+        c.insert(key);
+    }
+    Ok(())
 }
 
 fn open_error(path: &Path, e: calamine::Error) -> Error {
@@ -73,6 +173,7 @@ impl SheetReader {
         let size = std::fs::metadata(path)
             .map_err(|e| Error::io(path, e))?
             .len();
+        check_unpacked_size(path, render.max_unpacked, sheet)?;
         let mut wb = open_workbook_auto(path).map_err(|e| open_error(path, e))?;
         let names = wb.sheet_names();
         let list = || {
@@ -375,7 +476,10 @@ mod tests {
     fn cells_become_the_strings_of_a_csv_export() {
         let d = tempfile::tempdir().unwrap();
         let p = workbook(d.path());
-        assert_eq!(sheet_names(&p).unwrap(), ["Прочее", "Клиенты"]);
+        assert_eq!(
+            sheet_names(&p, DEFAULT_MAX_UNPACKED).unwrap(),
+            ["Прочее", "Клиенты"]
+        );
         let e = SheetReader::open(&p, None, &Render::default())
             .err()
             .unwrap()
@@ -413,6 +517,7 @@ mod tests {
             ]
             .into_iter()
             .collect(),
+            ..Render::default()
         };
         let mut r = SheetReader::open(&p, Some("Клиенты"), &render).unwrap();
         let got = rows(&mut r);
@@ -424,5 +529,104 @@ mod tests {
         assert_eq!(got[2].1[1], "#invalid-date");
         assert_eq!(got[2].1[2], "05.03.2024 10:00");
         assert_eq!(got[2].0, 5);
+    }
+
+    /// The workbook of [`workbook`] with its shared strings grown to `pad` bytes of XML
+    /// (spaces inside one string: a bomb in miniature, it packs to a few KB).
+    fn padded(dir: &Path, pad: usize) -> PathBuf {
+        use std::io::Write;
+        let src = workbook(dir);
+        let mut zin = zip::ZipArchive::new(std::fs::File::open(&src).unwrap()).unwrap();
+        let p = dir.join("padded.xlsx");
+        let mut zout = zip::ZipWriter::new(std::fs::File::create(&p).unwrap());
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for i in 0..zin.len() {
+            let mut e = zin.by_index(i).unwrap();
+            let name = e.name().to_string();
+            let mut data = Vec::new();
+            e.read_to_end(&mut data).unwrap();
+            if name == "xl/sharedStrings.xml" {
+                let text = String::from_utf8(data).unwrap();
+                let at = text.find("</t>").unwrap();
+                data = format!("{}{}{}", &text[..at], " ".repeat(pad), &text[at..]).into_bytes();
+            }
+            zout.start_file(name, opts).unwrap();
+            zout.write_all(&data).unwrap();
+        }
+        zout.finish().unwrap();
+        p
+    }
+
+    /// Rewrites the unpacked size the zip declares for `entry` (local header and central
+    /// directory) as `size`: a lying header.
+    fn declare_size(p: &Path, entry: &str, size: u32) {
+        let mut b = std::fs::read(p).unwrap();
+        let le16 = |b: &[u8], i: usize| u16::from_le_bytes([b[i], b[i + 1]]) as usize;
+        let mut patched = 0;
+        let mut i = 0;
+        while i + 46 < b.len() {
+            let (sig, name_len_at, name_at, size_at) = match &b[i..i + 4] {
+                b"PK\x03\x04" => ("local", 26, 30, 22),
+                b"PK\x01\x02" => ("central", 28, 46, 24),
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            };
+            let n = le16(&b, i + name_len_at);
+            if &b[i + name_at..i + name_at + n] == entry.as_bytes() {
+                b[i + size_at..i + size_at + 4].copy_from_slice(&size.to_le_bytes());
+                patched += 1;
+            }
+            let _ = sig;
+            i += 4;
+        }
+        assert_eq!(patched, 2, "local header and central directory");
+        std::fs::write(p, b).unwrap();
+    }
+
+    fn open_err(p: &Path, max_unpacked: u64) -> String {
+        let render = Render {
+            max_unpacked,
+            ..Render::default()
+        };
+        match SheetReader::open(p, Some("Клиенты"), &render) {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_part_that_unpacks_past_the_limit_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let p = padded(d.path(), 3 << 20);
+        assert!(std::fs::metadata(&p).unwrap().len() < 100_000);
+        // Under the default limit the workbook reads as before.
+        assert_eq!(open_err(&p, DEFAULT_MAX_UNPACKED), "");
+        // Past a 1 MiB limit: refused, naming the file, the part, the sheet and the limit.
+        let e = open_err(&p, 1 << 20);
+        assert!(e.contains("padded.xlsx"), "{e}");
+        assert!(e.contains("\"xl/sharedStrings.xml\""), "{e}");
+        assert!(e.contains("sheet \"Клиенты\""), "{e}");
+        assert!(e.contains("more than 1 MiB"), "{e}");
+        assert!(e.contains("declares"), "{e}");
+        assert!(e.contains("max_unpacked_mb"), "{e}");
+        let e = sheet_names(&p, 1 << 20).unwrap_err().to_string();
+        assert!(e.contains("xl/sharedStrings.xml"), "{e}");
+    }
+
+    #[test]
+    fn a_lying_zip_header_does_not_hide_the_size() {
+        let d = tempfile::tempdir().unwrap();
+        let p = padded(d.path(), 3 << 20);
+        declare_size(&p, "xl/sharedStrings.xml", 100);
+        let e = open_err(&p, 1 << 20);
+        assert!(
+            e.contains(
+                "\"xl/sharedStrings.xml\" (opening sheet \"Клиенты\") unpacks to more than 1 MiB"
+            ),
+            "{e}"
+        );
     }
 }

@@ -16,7 +16,7 @@ use arrow_schema::SchemaRef;
 use chrono::NaiveDate;
 use clm_core::mapping::{MappedField, Policy, TableMapping};
 use clm_core::pid::{normalize, Domain, PidCache, Pseudonymizer};
-use clm_core::schema::{ColumnType, Generalize, PrivacyClass, TableSchema};
+use clm_core::schema::{ColumnType, Generalize, PrivacyClass, TableSchema, Unmapped};
 use clm_core::values::{self, AgeBands, DateFormat, Truncate};
 use clm_core::{Error, Result};
 
@@ -65,6 +65,12 @@ enum Kind {
     },
     Money,
     Int,
+    /// An unmapped id made of the row's position (`schema::Unmapped::RowPosition`):
+    /// `TableMapping::row_position_id`, pseudonymized.
+    RowPosition {
+        cache: usize,
+        table: Box<TableMapping>,
+    },
 }
 
 #[derive(Debug)]
@@ -178,6 +184,8 @@ pub struct TableConverter {
     settings: Settings,
     row: RowBuf,
     rows: usize,
+    /// Records pushed so far, the position of those pushed without a line number.
+    pushed: u64,
 }
 
 impl TableConverter {
@@ -199,7 +207,7 @@ impl TableConverter {
             let t = f.column_type.expect("exported fields have a type");
             builders.push(Builder::new(t));
             let Some(m) = tm.field(&f.name) else {
-                columns.push(None);
+                columns.push(row_position(f, tm, &mut caches)?);
                 continue;
             };
             columns.push(Some(make_conv(
@@ -224,6 +232,7 @@ impl TableConverter {
             },
             row: RowBuf::default(),
             rows: 0,
+            pushed: 0,
         })
     }
 
@@ -231,8 +240,19 @@ impl TableConverter {
         self.rows
     }
 
-    /// Converts one record and appends it, or returns the reason it is rejected.
+    /// Converts one record and appends it, or returns the reason it is rejected. Its
+    /// position (for ids made of it) is its number among the records pushed.
     pub fn push(&mut self, rec: &csv::StringRecord) -> std::result::Result<(), String> {
+        self.push_at(rec, self.pushed + 1)
+    }
+
+    /// [`TableConverter::push`] for the record that starts at `line` of its source.
+    pub fn push_at(
+        &mut self,
+        rec: &csv::StringRecord,
+        line: u64,
+    ) -> std::result::Result<(), String> {
+        self.pushed += 1;
         // Convert every cell first so a rejected row leaves the builders untouched.
         let row = &mut self.row;
         row.cells.clear();
@@ -240,6 +260,13 @@ impl TableConverter {
         for c in &self.columns {
             let v = match c {
                 None => Val::Null,
+                Some(Conv {
+                    kind: Kind::RowPosition { cache, table },
+                    ..
+                }) => {
+                    let id = table.row_position_id(line);
+                    Val::Pid(self.caches[*cache].get(&self.settings.pseudonymizer, &id))
+                }
                 Some(c) => convert_cell(c, rec, &self.settings, &mut self.caches, row)?,
             };
             row.cells.push(v);
@@ -336,7 +363,37 @@ fn convert_cell(
         }
         Kind::Money => Val::Money(values::parse_money(raw, st.decimal_comma).map_err(field_err)?),
         Kind::Int => Val::Int(values::parse_int(raw).map_err(field_err)?),
+        Kind::RowPosition { .. } => unreachable!("converted by push_at"),
     })
+}
+
+/// The converter of an unmapped field the schema derives from the row's position, or
+/// `None` (an unmapped field is empty).
+fn row_position(
+    f: &clm_core::schema::FieldDef,
+    tm: &TableMapping,
+    caches: &mut Vec<PidCache>,
+) -> Result<Option<Conv>> {
+    if f.unmapped != Some(Unmapped::RowPosition) {
+        return Ok(None);
+    }
+    let domain = f
+        .domain
+        .as_deref()
+        .and_then(Domain::parse)
+        .ok_or_else(|| Error::Schema(format!("{}: unknown domain", f.name)))?;
+    caches.push(PidCache::new(domain, 0));
+    Ok(Some(Conv {
+        name: f.name.clone(),
+        idx: usize::MAX,
+        map: HashMap::default(),
+        normalize: Default::default(),
+        required: false,
+        kind: Kind::RowPosition {
+            cache: caches.len() - 1,
+            table: Box::new(tm.clone()),
+        },
+    }))
 }
 
 fn make_conv(

@@ -79,7 +79,9 @@ pub fn export(opts: &ExportOptions) -> Result<ExportSummary> {
     let mut quality = Quality::new(as_of, opts.since);
     let pseudonymizer = Pseudonymizer::new(&kp);
     let mut writer = BundleWriter::create(&opts.out, &kd, as_of)?;
-    let (sources, rejects) = export_tables(
+    // No clients table in the source: derived from the others' client ids (derived.rs).
+    let derived = crate::derived::write_clients(&mapping, &pseudonymizer, &mut writer)?;
+    let (mut sources, rejects) = export_tables(
         &mapping,
         as_of,
         &pseudonymizer,
@@ -87,6 +89,7 @@ pub fn export(opts: &ExportOptions) -> Result<ExportSummary> {
         &mut quality,
         opts,
     )?;
+    sources.splice(0..0, derived);
     let draft = clm_core::bundle::ManifestDraft {
         pseudonym_key_fingerprint: kp.fingerprint(),
         since: opts.since,
@@ -257,7 +260,7 @@ impl TablePass {
         }
         self.rows_in += 1;
         let outcome = match &r.status {
-            RecordStatus::Ok => self.conv.push(&r.rec),
+            RecordStatus::Ok => self.conv.push_at(&r.rec, r.line),
             RecordStatus::Bad(reason) => Err(reason.clone()),
         };
         if let Err(reason) = outcome {
@@ -548,6 +551,7 @@ fn generalizations(mapping: &Mapping, as_of: NaiveDate) -> Vec<String> {
             mapping.policy.k_anonymity
         ));
     }
+    out.extend(crate::derived::notes(mapping));
     for tm in &mapping.tables {
         for f in &tm.fields {
             let out_col = f.def.output.as_deref().unwrap_or("");

@@ -228,12 +228,16 @@ fn profile(
     sheet: Option<String>,
     sniff: Option<&source::CsvSniff>,
 ) -> Result<Profile> {
-    let mut cols: Vec<ColStats> = src
-        .headers()
+    // A first row with a value-like cell that does not read as column names is a row of
+    // data (no header row): none of its cells is printed, not even those no detector knows.
+    let headers = src.headers();
+    let row_is_data = headers.iter().any(|h| source::header_looks_like_data(h))
+        && !source::header_row_is_names(headers);
+    let mut cols: Vec<ColStats> = headers
         .iter()
         .map(|h| ColStats {
             header: h.clone(),
-            header_is_data: source::header_looks_like_data(h),
+            header_is_data: row_is_data || source::header_looks_like_data(h),
             ..Default::default()
         })
         .collect();
@@ -271,10 +275,10 @@ fn profiles(files: &[PathBuf]) -> Result<(Vec<Profile>, Vec<String>)> {
     let mut notes = Vec::new();
     for path in files {
         if source::is_workbook(path) {
-            for name in xlsx::sheet_names(path)? {
+            for name in xlsx::sheet_names(path, xlsx::DEFAULT_MAX_UNPACKED)? {
                 let render = xlsx::Render {
                     decimal_comma: true,
-                    dates: HashMap::new(),
+                    ..xlsx::Render::default()
                 };
                 match SheetReader::open(path, Some(&name), &render) {
                     Ok(r) => out.push(profile(
@@ -312,308 +316,11 @@ fn display(p: &Path) -> String {
 // ---------------------------------------------------------------------------------------
 // Headers
 
-/// Lowercase words of a header: `ё` → `е`, punctuation → spaces.
-fn words(h: &str) -> Vec<String> {
-    let lower = h.to_lowercase().replace('ё', "е");
-    lower
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(String::from)
-        .collect()
-}
+use clm_core::synonyms::{word_match, words};
 
-/// Header patterns per field. `=words` must be the whole header; otherwise every word of
-/// the pattern must begin a word of the header (a word of 4 letters or more as a prefix:
-/// `регистрац` finds `регистрации`), in order.
-fn synonyms(table: &str, field: &str) -> &'static [&'static str] {
-    match (table, field) {
-        (_, "client_id") => &[
-            "=код клиента",
-            "=код",
-            "=id",
-            "=клиент",
-            "=client",
-            "=client id",
-            "=customer id",
-            "=id клиента",
-            "=номер клиента",
-            "=ид клиента",
-            "=clientid",
-            "=customerid",
-            "код клиента",
-            "id клиента",
-            "номер клиента",
-            "идентификатор клиента",
-            "client id",
-            "customer id",
-            "ид клиента",
-            "client_id",
-        ],
-        (_, "full_name") => &[
-            "=фио",
-            "фио",
-            "=ф и о",
-            "полное имя",
-            "full name",
-            "=name",
-            "=customer name",
-            "=client name",
-            "=клиент фио",
-            "=имя клиента",
-        ],
-        (_, "last_name") => &["фамилия", "last name", "surname"],
-        (_, "first_name") => &["=имя", "first name", "given name"],
-        (_, "middle_name") => &["отчество", "middle name", "patronymic"],
-        (_, "phone") => &[
-            "телефон",
-            "=тел",
-            "мобильный",
-            "phone",
-            "mobile",
-            "сотовый",
-            "=моб",
-        ],
-        (_, "email") => &[
-            "email",
-            "e mail",
-            "эл почта",
-            "электронная почта",
-            "=почта",
-            "=mail",
-        ],
-        (_, "birth_date") => &[
-            "дата рождения",
-            "день рождения",
-            "рождения",
-            "birth",
-            "birthday",
-            "=др",
-            "=dob",
-        ],
-        (_, "gender") => &["=пол", "gender", "=sex"],
-        (_, "passport") => &["паспорт", "passport", "документ удостоверяющий"],
-        (_, "address") => &["адрес", "address"],
-        (_, "card_number") => &[
-            "номер карты",
-            "=карта",
-            "card number",
-            "=card",
-            "клубная карта",
-        ],
-        ("clients", "notes") => &[
-            "комментарий",
-            "примечание",
-            "заметк",
-            "comment",
-            "notes",
-            "=note",
-            "описание",
-        ],
-        (_, "branch") => &[
-            "филиал",
-            "=клуб",
-            "branch",
-            "=club",
-            "отделение",
-            "площадка",
-            "локация",
-            "=location",
-        ],
-        (_, "postal_code") => &[
-            "индекс",
-            "почтовый индекс",
-            "postal",
-            "=zip",
-            "zip code",
-            "postcode",
-        ],
-        (_, "registered_on") => &[
-            "дата регистрации",
-            "регистрац",
-            "дата создания",
-            "=создан",
-            "registered",
-            "registration",
-            "=created",
-            "created at",
-            "дата заведения",
-        ],
-        (_, "lead_source") => &[
-            "источник",
-            "source",
-            "канал привлечения",
-            "=канал",
-            "откуда узнал",
-            "рекламный",
-        ],
-        (_, "trial_booked_on") => &["пробн", "trial"],
-        (_, "archived_on") => &["архив", "archived", "дата архивации"],
-        (_, "membership_id") => &[
-            "номер абонемента",
-            "id абонемента",
-            "код абонемента",
-            "номер договора",
-            "=договор",
-            "membership id",
-            "contract",
-            "subscription id",
-        ],
-        (_, "product") => &[
-            "=абонемент",
-            "тариф",
-            "продукт",
-            "product",
-            "=membership",
-            "=plan",
-            "вид абонемента",
-            "тип абонемента",
-            "наименование абонемента",
-            "название абонемента",
-        ],
-        ("memberships", "sold_on") => &[
-            "дата продажи",
-            "дата покупки",
-            "=продан",
-            "sold",
-            "purchase",
-            "дата оплаты",
-        ],
-        (_, "start_date") => &[
-            "дата начала",
-            "=начало",
-            "=start",
-            "start date",
-            "действует с",
-            "дата активации",
-            "активирован",
-        ],
-        (_, "end_date") => &[
-            "дата окончания",
-            "=окончание",
-            "=конец",
-            "=end",
-            "end date",
-            "действует по",
-            "истекает",
-            "expires",
-            "дата завершения",
-            "valid until",
-        ],
-        (_, "price") => &["стоимость", "цена", "price", "=сумма", "=amount"],
-        (_, "status") => &["статус", "status", "состояние"],
-        (_, "freeze_days") => &["заморозк", "freeze"],
-        (_, "visited_at") => &[
-            "время входа",
-            "=вход",
-            "дата посещения",
-            "время посещения",
-            "=посещение",
-            "=визит",
-            "=visit",
-            "visited",
-            "check in",
-            "checkin",
-            "дата и время входа",
-            "=дата и время",
-            "=дата",
-        ],
-        (_, "kind") => &[
-            "тип посещения",
-            "вид посещения",
-            "=тип",
-            "=kind",
-            "=type",
-            "=зона",
-            "=вид",
-        ],
-        (_, "done_at") => &[
-            "дата и время",
-            "дата оказания",
-            "дата услуги",
-            "дата проведения",
-            "время услуги",
-            "=дата",
-            "=date",
-            "done at",
-        ],
-        (_, "service") => &[
-            "=услуга",
-            "наименование услуги",
-            "название услуги",
-            "=service",
-            "=занятие",
-        ],
-        (_, "category") => &["категория", "category", "группа услуг", "=группа"],
-        (_, "department") => &["отдел", "department", "подразделение", "=направление"],
-        (_, "staff_id") => &[
-            "код тренера",
-            "код сотрудника",
-            "id тренера",
-            "id сотрудника",
-            "staff id",
-            "trainer id",
-            "employee id",
-            "табельный",
-        ],
-        (_, "staff_name") => &[
-            "=тренер",
-            "=сотрудник",
-            "продавец",
-            "=мастер",
-            "=менеджер",
-            "=staff",
-            "=trainer",
-            "фио тренера",
-            "фио сотрудника",
-            "администратор",
-            "=employee",
-            "=seller",
-        ],
-        (_, "sale_id") => &[
-            "номер чека",
-            "=чек",
-            "номер продажи",
-            "id продажи",
-            "receipt",
-            "sale id",
-            "номер документа",
-            "номер заказа",
-            "order id",
-            "=order",
-        ],
-        (_, "sold_at") => &[
-            "дата и время продажи",
-            "дата продажи",
-            "время продажи",
-            "дата чека",
-            "sold at",
-            "=дата и время",
-            "=дата",
-            "=date",
-        ],
-        (_, "item") => &[
-            "товар",
-            "номенклатура",
-            "=item",
-            "=product",
-            "=наименование",
-            "позиция",
-        ],
-        (_, "quantity") => &["количество", "кол во", "qty", "quantity", "=кол"],
-        (_, "amount") => &["сумма", "amount", "=total", "итого", "=стоимость"],
-        (_, "answered_on") => &["дата ответа", "дата опроса", "answered", "=дата", "=date"],
-        (_, "score") => &["оценка", "балл", "nps", "score", "rating"],
-        ("feedback", "comment") => &["комментарий", "отзыв", "comment", "=текст", "feedback"],
-        _ => &[],
-    }
-}
-
-fn word_match(pattern: &str, header_word: &str) -> bool {
-    if pattern.chars().count() >= 4 {
-        header_word.starts_with(pattern)
-    } else {
-        header_word == pattern
-    }
+/// Header patterns per field: `schemas/synonyms.toml` (its head explains the syntax).
+fn synonyms(table: &str, field: &str) -> &'static [String] {
+    clm_core::synonyms::patterns(table, field)
 }
 
 /// 3: the whole header; 2: the pattern's words in the header; 0: no match.
@@ -952,14 +659,89 @@ fn assign(
         });
         left_out.push((ci, why));
     }
+    // A required field found by content scores little, but spares the table the penalty.
+    score += content_fallback(p, ts, decimal_comma, &mut out, &mut left_out) as i64;
     for f in &ts.fields {
-        if f.required && !field_used[ts.fields.iter().position(|x| x.name == f.name).unwrap()] {
+        if f.required && !out.iter().any(|a| a.field == f.name) {
             score -= 4;
         }
     }
     score += file_hint(p, &ts.table);
     out.sort_by_key(|a| ts.fields.iter().position(|f| f.name == a.field));
     (score, out, left_out)
+}
+
+/// Whether a column holds codes that can be a table's own id: one in every row, all
+/// distinct, short, and neither dates, amounts nor personal data.
+fn unique_codes(p: &Profile, c: &ColStats) -> bool {
+    let readable = p.rows.saturating_sub(p.unreadable);
+    c.non_empty >= 2
+        && c.non_empty >= readable
+        && !c.distinct_capped
+        && c.distinct.len() as u64 == c.non_empty
+        && c.sampled > 0
+        && c.total_len / c.sampled <= 40
+        && c.best_date().is_none_or(|(_, s)| s < 0.5)
+        && c.share(c.comma_fraction + c.dot_fraction) < 0.5
+        && c.top_detector().is_none_or(|(_, s)| s < 0.3)
+        && c.multiline == 0
+}
+
+/// Required fields of the chosen table that no header named, found by content among the
+/// columns left out: the table's own id (`membership_id`, `sale_id`; `client_id` of the
+/// clients table) in the first column of unique codes, an event time (`visited_at`,
+/// `sold_at`, `done_at`) in the first column of date-times. Said so in the draft, to check.
+fn content_fallback(
+    p: &Profile,
+    ts: &TableSchema,
+    decimal_comma: bool,
+    fields: &mut Vec<Assigned>,
+    left_out: &mut Vec<(usize, String)>,
+) -> usize {
+    let mut found = 0;
+    for f in &ts.fields {
+        if !f.required || fields.iter().any(|a| a.field == f.name) {
+            continue;
+        }
+        let own_id = f.class == PrivacyClass::Identifier
+            && (f.domain.as_deref() != Some("client") || ts.table == "clients");
+        let event_time = f.column_type == Some(ColumnType::Timestamp);
+        if !own_id && !event_time {
+            continue;
+        }
+        let pick = left_out.iter().position(|(ci, _)| {
+            let c = &p.cols[*ci];
+            if c.header_is_data || c.non_empty == 0 {
+                return false;
+            }
+            if content_fits(f, c, decimal_comma, p.sheet.is_some()).is_err() {
+                return false;
+            }
+            if own_id {
+                unique_codes(p, c)
+            } else {
+                c.share(c.with_time) >= FIT
+            }
+        });
+        let Some(k) = pick else { continue };
+        let (ci, _) = left_out.remove(k);
+        let why = if own_id {
+            format!(
+                "content: every value distinct, one per row (the header did not say): check that it is the {} id",
+                ts.table
+            )
+        } else {
+            "content: dates with times (the header did not say): check that it is the event's time"
+                .to_string()
+        };
+        fields.push(Assigned {
+            field: f.name.clone(),
+            col: ci,
+            why,
+        });
+        found += 1;
+    }
+    found
 }
 
 /// A table's score for a source, its assigned fields and the columns left out.
@@ -1383,7 +1165,9 @@ pub fn inspect(files: &[PathBuf], mapping_dir: Option<&Path>) -> Result<String> 
     );
     if !best.contains_key("clients") {
         out.push_str(
-            "# TODO: no file looks like the clients table, which every export needs: add it.\n\n",
+            "# TODO: no file looks like the clients table. Add it if the CRM exports one; without it the\n\
+             # export derives the clients from the other tables' client ids (client_pid, and registered_on\n\
+             # = the day of the first event; nothing else is known of them).\n\n",
         );
     }
     let canon = schema::canonical();
@@ -1447,9 +1231,20 @@ pub fn inspect_checked(
     files: &[PathBuf],
     mapping_dir: Option<&Path>,
 ) -> Result<(String, Option<String>)> {
+    inspect_checked_named(files, mapping_dir, None)
+}
+
+/// [`inspect_checked`], the problem naming the draft as the user will find it: the `--out`
+/// file, or the standard output.
+pub fn inspect_checked_named(
+    files: &[PathBuf],
+    mapping_dir: Option<&Path>,
+    out: Option<&Path>,
+) -> Result<(String, Option<String>)> {
     let text = inspect(files, mapping_dir)?;
     let base = mapping_dir.map(Path::to_path_buf).unwrap_or_default();
-    let problem = Mapping::parse(Path::new("draft.toml"), &text, &base)
+    let name = out.unwrap_or(Path::new("(the draft on standard output)"));
+    let problem = Mapping::parse(name, &text, &base)
         .err()
         .map(|e| e.to_string());
     Ok((text, problem))
@@ -1458,6 +1253,22 @@ pub fn inspect_checked(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_problem_names_the_real_output() {
+        let d = tempfile::tempdir().unwrap();
+        // Columns no table takes: the draft maps nothing and does not load.
+        let f = d.path().join("export.csv");
+        std::fs::write(&f, "Foo;Bar\nx;y\n").unwrap();
+        let out = d.path().join("club-mapping.toml");
+        let (_, problem) =
+            inspect_checked_named(std::slice::from_ref(&f), Some(d.path()), Some(&out)).unwrap();
+        let problem = problem.expect("no table: the draft does not load");
+        assert!(problem.contains("club-mapping.toml"), "{problem}");
+        assert!(!problem.contains("draft.toml"), "{problem}");
+        let (_, problem) = inspect_checked_named(&[f], None, None).unwrap();
+        assert!(problem.unwrap().contains("standard output"));
+    }
 
     #[test]
     fn header_matching() {

@@ -7,6 +7,7 @@
 pub mod categories;
 pub mod check;
 pub mod convert;
+pub mod derived;
 pub mod export;
 pub mod inspect;
 pub mod kanon;

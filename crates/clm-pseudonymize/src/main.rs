@@ -210,8 +210,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
                 _ => PathBuf::from("."),
             });
-            let (text, problem) =
-                clm_pseudonymize::inspect::inspect_checked(&files, dir.as_deref())?;
+            let (text, problem) = clm_pseudonymize::inspect::inspect_checked_named(
+                &files,
+                dir.as_deref(),
+                out.as_deref(),
+            )?;
             match &out {
                 Some(o) => {
                     if o.exists() {

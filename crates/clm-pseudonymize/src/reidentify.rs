@@ -129,9 +129,12 @@ pub fn reidentify(opts: &ReidentifyOptions) -> Result<ReidentifySummary> {
     let mapping = Mapping::load(&opts.mapping)?;
     let key = PseudonymKey::resolve(opts.pseudonym_key.as_deref())?;
     refuse_existing(&opts.out)?;
-    let clients = mapping
-        .table("clients")
-        .expect("a mapping always has the clients table");
+    let clients = mapping.table("clients").ok_or_else(|| {
+        Error::mapping(
+            &mapping.path,
+            "no [tables.clients]: a call list needs the clients file with names and phones: map it",
+        )
+    })?;
     let personal: Vec<&MappedField> = PERSONAL_FIELDS
         .iter()
         .filter_map(|name| clients.field(name))

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use clm_pseudonymize::check::{check, CheckOptions};
-use clm_pseudonymize::reidentify::{reidentify, ReidentifyOptions, ReidentifySummary};
-use clm_pseudonymize::{export, ExportOptions};
+use clm_pseudonymize::reidentify::{reidentify, ReidentifyOptions};
+use clm_pseudonymize::ExportOptions;
+use clm_pseudonymize::{errors, export, export_summary, reidentify_summary, rotation};
 
 #[derive(Parser)]
 #[command(
@@ -49,8 +50,11 @@ enum Command {
     #[command(
         after_help = "Example:\n  clm-pseudonymize export --mapping mapping.toml --pseudonym-key keys/pseudonym.key \\\n      \
         --data-key keys/data.key --out bundle\n\n\
-        Rows that cannot be read are written next to their source as NAME.rejected.csv (they hold \
-        personal data: keep them on site) and counted in the manifest."
+        Rows that cannot be read are written next to their source as NAME.rejected.csv (personal \
+        data: mode 0600, in the source's encoding; keep them on site) and counted in the manifest. \
+        Where a client id (or a membership id) is repeated, the first row of the file for it that \
+        can be read is kept and the later ones are rejected as duplicates. A clients table with \
+        no row stops the export, unless --allow-empty."
     )]
     Export {
         /// The source mapping (TOML); see schemas/example-mapping.toml.
@@ -75,6 +79,9 @@ enum Command {
         /// this day (YYYY-MM-DD); clients and memberships whole.
         #[arg(long, value_name = "DATE")]
         since: Option<NaiveDate>,
+        /// Export even if the clients table has no row.
+        #[arg(long)]
+        allow_empty: bool,
         /// No progress bars.
         #[arg(long, short)]
         quiet: bool,
@@ -100,6 +107,8 @@ enum Command {
         Per table: rows, rejected rows, date ranges, empty required fields, duplicate ids, rows of \
         unknown clients, memberships ending before they start or overlapping, dates after --as-of, \
         negative amounts, clients without a phone or e-mail. Counts only, never values. \
+        On a terminal only the failed and warned checks are listed, then how many passed; \
+        --all lists every check (as does output to a file or a pipe). \
         Exit 0 when no check fails, 1 when one does, 2 when the check could not run."
     )]
     Check {
@@ -112,6 +121,9 @@ enum Command {
         /// Also write the report as JSON.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
+        /// List every check, also those that passed (the default when not on a terminal).
+        #[arg(long)]
+        all: bool,
         /// No progress bars.
         #[arg(long, short)]
         quiet: bool,
@@ -143,10 +155,13 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
-    /// Rotate the data key of a bundle: re-wrap its data-encryption key, files untouched.
+    /// Re-wrap a bundle's data-encryption key with a new data key (files untouched; does not revoke the old key).
     #[command(after_help = "Example:\n  clm-pseudonymize keygen --out newkeys/\n  \
         clm-pseudonymize rewrap --bundle bundle-2026-11 --data-key keys/data.key --new-data-key newkeys/data.key\n\n\
-        The bundle is verified with the old key first; afterwards only the new key opens it.")]
+        The bundle is verified with the old key first; afterwards its manifest opens with the new key only. \
+        This does NOT make the old key useless: the files stay encrypted with the same data-encryption \
+        key, so whoever keeps the old data key and an old copy of manifest.json (any copy of the bundle \
+        sent before) still opens them. To shut out the holder of the old key, use `rotate`.")]
     Rewrap {
         /// The bundle directory.
         #[arg(long, value_name = "DIR")]
@@ -158,21 +173,50 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         new_data_key: PathBuf,
     },
+    /// Re-encrypt a bundle under a new data-encryption key and a new data key, into a new directory.
+    #[command(after_help = "Example:\n  clm-pseudonymize keygen --out newkeys/\n  \
+        clm-pseudonymize rotate --bundle bundle-2026-11 --data-key keys/data.key \\\n      \
+        --new-data-key newkeys/data.key --out bundle-2026-11-r\n\n\
+        Every Parquet file is decrypted and encrypted again under a new data-encryption key, wrapped \
+        with the new data key; the manifest is sealed again. The old data key opens nothing of the new \
+        bundle. The export id, the rows and the manifest's records stay as they were. The old bundle \
+        is left as it is: delete it, and every copy sent with the old key, once the new one is in use.")]
+    Rotate {
+        /// The bundle directory.
+        #[arg(long, value_name = "DIR")]
+        bundle: PathBuf,
+        /// The current data key file [default: $CLM_DATA_KEY].
+        #[arg(long, value_name = "FILE")]
+        data_key: Option<PathBuf>,
+        /// The new data key file.
+        #[arg(long, value_name = "FILE")]
+        new_data_key: PathBuf,
+        /// The new bundle directory (must not exist, or be empty).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
+    errors::ignore_file_size_signal();
     let cli = Cli::parse();
     let is_check = matches!(cli.command, Command::Check { .. });
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!(
+                "{}{}",
+                errors::prefix("clm-pseudonymize"),
+                errors::describe(&e)
+            );
             ExitCode::from(if is_check { 2 } else { 1 })
         }
     }
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+    let bars = |quiet: bool| !quiet && std::io::stderr().is_terminal();
     match cli.command {
         Command::Keygen { out } => {
             let (p, d) = clm_core::keys::keygen(&out)?;
@@ -190,9 +234,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
             redact,
             since,
+            allow_empty,
             quiet,
         } => {
-            use std::io::IsTerminal;
             let s = export(&ExportOptions {
                 mapping,
                 pseudonym_key,
@@ -200,10 +244,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 as_of,
                 out,
                 redact,
-                progress: !quiet && std::io::stderr().is_terminal(),
+                progress: bars(quiet),
                 since,
+                allow_empty,
             })?;
-            print_summary(&s);
+            print!("{}", export_summary::render(&s));
         }
         Command::Inspect { files, out } => {
             let dir = out.as_ref().map(|o| match o.parent() {
@@ -233,30 +278,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             mapping,
             as_of,
             json,
+            all,
             quiet,
         } => {
-            use std::io::IsTerminal;
             let q = check(&CheckOptions {
                 mapping,
                 as_of,
-                progress: !quiet && std::io::stderr().is_terminal(),
+                progress: bars(quiet),
             })?;
-            let checks = q.checks();
-            print!("{}", clm_pseudonymize::quality::print_table(&checks));
-            let verdict = q.verdict();
-            let n = |l| checks.iter().filter(|c| c.level == l).count();
-            use clm_pseudonymize::quality::Level;
-            println!(
-                "verdict: {} ({} pass, {} warn, {} fail)",
-                verdict.as_str(),
-                n(Level::Pass),
-                n(Level::Warn),
-                n(Level::Fail)
-            );
+            let all = all || !std::io::stdout().is_terminal();
+            print!("{}", clm_pseudonymize::check::render(&q, all));
             if let Some(j) = json {
                 std::fs::write(&j, serde_json::to_string_pretty(&q.to_json())? + "\n")?;
             }
-            if verdict == Level::Fail {
+            if q.verdict() == clm_pseudonymize::quality::Level::Fail {
                 return Ok(ExitCode::from(1));
             }
         }
@@ -272,181 +307,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 pids: pids.clone(),
                 out,
             })?;
-            print_reidentify(&pids, &s);
+            print!("{}", reidentify_summary::render(&pids, &s));
         }
         Command::Rewrap {
             bundle,
             data_key,
             new_data_key,
         } => {
-            let old = clm_core::keys::DataKey::resolve(data_key.as_deref())?;
-            let new = clm_core::keys::DataKey::load(&new_data_key)?;
-            if old.fingerprint() == new.fingerprint() {
-                anyhow::bail!("the new data key is the old one");
-            }
-            let m = clm_core::bundle::rewrap(&bundle, &old, &new)?;
-            println!(
-                "bundle {} (export {}) now opens with the data key {} only; its Parquet files are unchanged",
-                bundle.display(),
-                m.export_id,
-                m.data_key_fingerprint
+            print!(
+                "{}",
+                rotation::rewrap(&bundle, data_key.as_deref(), &new_data_key)?
             );
+        }
+        Command::Rotate {
+            bundle,
+            data_key,
+            new_data_key,
+            out,
+        } => {
+            let r = rotation::rotate(&bundle, data_key.as_deref(), &new_data_key, &out)?;
+            print!("{}", r.render(&bundle));
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn print_summary(s: &clm_pseudonymize::ExportSummary) {
-    let m = &s.manifest;
-    println!(
-        "bundle {} (export {}, as of {})",
-        s.out.display(),
-        m.export_id,
-        m.as_of
-    );
-    println!(
-        "{:<12} {:>10} {:>10} {:>9}  dropped columns",
-        "table", "rows in", "rows out", "rejected"
-    );
-    for e in &m.sources {
-        println!(
-            "{:<12} {:>10} {:>10} {:>9}  {}",
-            e.table,
-            e.rows_in,
-            e.rows_out,
-            e.rows_rejected,
-            if e.dropped_columns.is_empty() {
-                "-".to_string()
-            } else {
-                e.dropped_columns.join(", ")
-            }
-        );
-    }
-    if let Some(since) = m.since {
-        println!("incremental: events after {since} only (clients and memberships whole)");
-    }
-    if let Some(v) = m.quality.get("verdict").and_then(|v| v.as_str()) {
-        println!("data quality: {v} (see `quality` in the manifest, or run `check`)");
-    }
-    for r in &s.rejects {
-        println!(
-            "rejected rows kept on site (personal data, do not send): {}",
-            r.display()
-        );
-    }
-    println!(
-        "pseudonymization key {}, data key {}",
-        m.pseudonym_key_fingerprint, m.data_key_fingerprint
-    );
-}
-
-/// Row numbers for a message: the first few, then how many more.
-fn row_list(rows: &[u64]) -> String {
-    const SHOWN: usize = 20;
-    let mut s = rows
-        .iter()
-        .take(SHOWN)
-        .map(u64::to_string)
-        .collect::<Vec<_>>()
-        .join(", ");
-    if rows.len() > SHOWN {
-        s.push_str(&format!(" and {} more", rows.len() - SHOWN));
-    }
-    s
-}
-
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// The outcome of `reidentify`: counts and row numbers (the header is row 1), never a pid
-/// or a personal value.
-fn print_reidentify(pids: &std::path::Path, s: &ReidentifySummary) {
-    let malformed = s.malformed_rows.len() as u64;
-    let repeated = s.duplicate_rows.len() as u64;
-    println!(
-        "read {} ({}-separated): {}",
-        pids.display(),
-        match s.delimiter {
-            b',' => "comma".to_string(),
-            b';' => "semicolon".to_string(),
-            b'\t' => "tab".to_string(),
-            d => format!("{:?}", d as char),
-        },
-        plural(s.rows, "row", "rows")
-    );
-    println!(
-        "found {}, not found {}, malformed pid {}, repeated pid {}",
-        s.found, s.not_found, malformed, repeated
-    );
-    if s.not_found > 0 {
-        println!(
-            "not found: {} of the list {} no client of the source; {} in the call list with empty personal columns and found = no",
-            plural(s.not_found, "pid", "pids"),
-            if s.not_found == 1 { "matches" } else { "match" },
-            if s.not_found == 1 { "it stays" } else { "they stay" }
-        );
-        if s.source_unreadable > 0 {
-            println!(
-                "  the source clients table has {} that could not be read; a pid not found may be one of them",
-                plural(s.source_unreadable, "row", "rows")
-            );
-        }
-        if s.found == 0 {
-            println!(
-                "  no pid of the list was found: was the list made from a bundle exported with this mapping and this \
-                 pseudonymization key (fingerprint {})? The bundle's manifest names its key as pseudonym_key_fingerprint",
-                s.key_fingerprint
-            );
-        }
-    }
-    if malformed > 0 {
-        println!(
-            "malformed pid (not 32 lowercase hex characters) in {} {}; marked found = malformed pid",
-            if malformed == 1 { "row" } else { "rows" },
-            row_list(&s.malformed_rows)
-        );
-    }
-    for (row, first) in s.duplicate_rows.iter().take(20) {
-        println!(
-            "repeated pid: row {row} has the pid of row {first}; both rows are in the call list"
-        );
-    }
-    if s.duplicate_rows.len() > 20 {
-        println!("  and {} more repeated pids", s.duplicate_rows.len() - 20);
-    }
-    for (row, reason) in s.unreadable_rows.iter().take(20) {
-        println!("row {row} of the list could not be read ({reason}); it is not in the call list");
-    }
-    if s.unreadable_rows.len() > 20 {
-        println!(
-            "  and {} more unreadable rows",
-            s.unreadable_rows.len() - 20
-        );
-    }
-    if s.ambiguous > 0 {
-        println!(
-            "{} of the list {} to more than one row of the source clients table (a client id repeated); the first row is used",
-            plural(s.ambiguous, "pid", "pids"),
-            if s.ambiguous == 1 { "belongs" } else { "belong" }
-        );
-    }
-    if s.neutralized_cells > 0 {
-        println!(
-            "{} of the list began like a spreadsheet formula (= + - @) and {} written as text, with a leading '",
-            plural(s.neutralized_cells, "cell", "cells"),
-            if s.neutralized_cells == 1 { "is" } else { "are" }
-        );
-    }
-    println!("pseudonymization key {}", s.key_fingerprint);
-    println!(
-        "wrote the call list {} (;-separated, UTF-8; columns added: {}, found)",
-        s.out.display(),
-        s.personal_columns.join(", ")
-    );
-    println!(
-        "PERSONAL DATA: {} holds names and phones of real people. It must stay on site: do not e-mail it, \
-         do not send it to the consultant, do not copy it to a cloud drive; delete it when the calls are done.",
-        s.out.display()
-    );
 }

@@ -47,8 +47,9 @@ pub fn render(s: &ExportSummary) -> String {
             if reason.contains(": duplicate ") {
                 let _ = writeln!(
                     out,
-                    "{}: {n} rows with an id an earlier row has were rejected ({reason}); the file's first readable row for each id is kept",
-                    e.table
+                    "{}: {n} {} the id of an earlier row, rejected ({reason}); for each id the file's first readable row is kept",
+                    e.table,
+                    if *n == 1 { "row repeats" } else { "rows repeat" }
                 );
             }
         }

@@ -6,6 +6,7 @@
 
 pub mod categories;
 pub mod check;
+pub mod cli;
 pub mod convert;
 pub mod csv_cells;
 pub mod errors;

@@ -93,7 +93,7 @@ def err(msg):
 
 C = "clients.csv"
 case("empty_file", "a zero-byte file", {C: b""}, err("the file is empty"), planted=())
-case("header_only", "a header and no rows", {C: HDR + "\n"}, ok(0), planted=())
+case("header_only", "a header and no rows: the export stops (an empty clients table), unless --allow-empty", {C: HDR + "\n"}, err("the clients table is empty"), planted=())
 case("wrong_delimiter", "commas where the mapping says semicolons",
      {C: text([HDR.replace(";", ",")] + [r.replace(";", ",") for r in rows3()])}, err("is the delimiter ','"))
 bom16 = codecs.BOM_UTF16_LE + text([HDR] + rows3(), "\r\n").encode("utf-16-le")
@@ -186,8 +186,8 @@ case("quoted_multiline_field", "a properly quoted field with line breaks and del
 case("extra_field", "a row with one field too many", {C: text([HDR, r[0], r[1] + ";лишнее", r[2]])}, ok(2, 1, {"expected 4 fields, found 5": 1}))
 case("future_dates", "a registration after the as-of date: a check warning",
      {C: text([HDR] + rows3(("01.02.2024", "15.03.2024", "01.01.2030")))}, ok(3) + '\n[check]\nexit = 0\nlevels = { "clients.future_dates" = "warn" }\n')
-case("duplicate_client_ids", "the same client id twice: exported, but the check fails",
-     {C: text([HDR, r[0], r[1], r[2].replace("0003", "0001")])}, ok(3) + '\n[check]\nexit = 1\nlevels = { "clients.duplicate_ids" = "fail" }\n')
+case("duplicate_client_ids", "the same client id twice: the first row is kept, the later one rejected; the check fails",
+     {C: text([HDR, r[0], r[1], r[2].replace("0003", "0001")])}, ok(2, 1, {"client_id: duplicate client id": 1}) + '\n[check]\nexit = 1\nlevels = { "clients.duplicate_ids" = "fail" }\n')
 case("unknown_clients", "visits of a client the clients table does not have",
      {C: text([HDR] + rows3()), "visits.csv": text([VH, "0001;05.03.2024 18:47", "0099;05.03.2024 19:00"] + ["0002;05.04.2024 10:00"] * 30)},
      ok(3) + '\n[tables.visits]\nrows_out = 32\nrows_rejected = 0\n[check]\nexit = 0\nlevels = { "visits.unknown_clients" = "warn" }\n', mapping=MAP_CLIENTS + VISITS_MAP)

@@ -48,6 +48,21 @@ pub fn check(opened: &Opened, keys: &KeyPatterns) -> Result<IntegrityOutcome, Ca
             detail: "manifest.json was modified after export (HMAC mismatch): its file list and hashes cannot be trusted".into(),
         });
     }
+    if m.pseudonym_key_fingerprint == m.data_key_fingerprint {
+        r.findings.push(Finding {
+            table: String::new(),
+            column: String::new(),
+            detector: "same_key".into(),
+            count: 1,
+            file: Some(MANIFEST_FILE.into()),
+            detail: format!(
+                "the manifest records the same fingerprint ({}) for the pseudonymization key and the data key: \
+                 whoever holds the data key holds the pseudonymization key too and can re-identify clients. \
+                 Make two keys (`clm-pseudonymize keygen`) and export again",
+                m.data_key_fingerprint
+            ),
+        });
+    }
     let problems = opened.file_problems()?;
     let present = list_files(&opened.dir)?;
     for p in &problems {
@@ -123,7 +138,7 @@ pub fn check(opened: &Opened, keys: &KeyPatterns) -> Result<IntegrityOutcome, Ca
     let file_problems = r
         .findings
         .iter()
-        .filter(|f| f.detector != "manifest_hmac" && f.detector != "key_in_clear")
+        .filter(|f| !["manifest_hmac", "key_in_clear", "same_key"].contains(&f.detector.as_str()))
         .count();
     let key_in_clear = r.findings.iter().any(|f| f.detector == "key_in_clear");
     r.summary = format!(
@@ -143,6 +158,9 @@ pub fn check(opened: &Opened, keys: &KeyPatterns) -> Result<IntegrityOutcome, Ca
             "no key in the clear"
         }
     );
+    if r.findings.iter().any(|f| f.detector == "same_key") {
+        r.summary.push_str("; K_p = K_d");
+    }
     r.settle();
     Ok(IntegrityOutcome { report: r, kp_raw })
 }

@@ -87,7 +87,7 @@ fn main() -> ExitCode {
                 let text = serde_json::to_string_pretty(&report).expect("report serializes") + "\n";
                 if let Err(e) = write_out(path, &text) {
                     eprintln!(
-                        "clm-audit: cannot write the JSON report {}: {e}",
+                        "clm-audit: error: cannot write the JSON report {}: {e}",
                         path.display()
                     );
                     return ExitCode::from(2);
@@ -96,7 +96,7 @@ fn main() -> ExitCode {
             ExitCode::from(report.exit_code as u8)
         }
         Err(e) => {
-            eprintln!("clm-audit: the audit could not run: {e}");
+            eprintln!("clm-audit: error: the audit could not run: {e}");
             if let Some(path) = &cli.json {
                 let v = serde_json::json!({
                     "tool": "clm-audit",

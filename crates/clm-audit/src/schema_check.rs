@@ -313,6 +313,19 @@ pub fn check<'a>(opened: &'a Opened) -> SchemaOutcome<'a> {
             });
         }
     }
+    let m = &opened.manifest;
+    if m.files.iter().any(|f| f.table == "clients") && m.table_rows("clients") == 0 {
+        report.findings.push(Finding {
+            table: "clients".into(),
+            column: String::new(),
+            detector: "empty_table".into(),
+            count: 1,
+            file: None,
+            detail: "the clients table has no row: every analysis of this bundle would be empty; \
+                     export again from the right clients file"
+                .into(),
+        });
+    }
     if !not_scanned.is_empty() {
         report.notes.push(format!(
             "columns of other types were not scanned for values: {}",

@@ -24,7 +24,6 @@
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
-use std::path::Path;
 use std::sync::Mutex;
 
 use clm_core::keys::PseudonymKey;
@@ -469,7 +468,7 @@ impl<'a> Builder<'a> {
         }
         let mut stats = SourceStats {
             table: tm.table.clone(),
-            file: file_name(&tm.file),
+            file: clm_core::bundle::SourceEntry::file_label(&tm.file, tm.sheet.as_deref()),
             ..Default::default()
         };
         // Ids the export makes of the row's position (a sale without a sale id).
@@ -588,12 +587,6 @@ impl<'a> Builder<'a> {
     }
 }
 
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_default()
-}
-
 /// The sensitive columns of a mapping, in table order.
 pub fn origins(mapping: &Mapping) -> Vec<(usize, Origin, &MappedField)> {
     let mut out = Vec::new();
@@ -604,7 +597,10 @@ pub fn origins(mapping: &Mapping) -> Vec<(usize, Origin, &MappedField)> {
                     ti,
                     Origin {
                         table: tm.table.clone(),
-                        file: file_name(&tm.file),
+                        file: clm_core::bundle::SourceEntry::file_label(
+                            &tm.file,
+                            tm.sheet.as_deref(),
+                        ),
                         column: f.column.clone(),
                         field: f.def.name.clone(),
                         class: f.def.class,

@@ -102,6 +102,11 @@ fn exit_2_when_the_audit_cannot_run() {
         .arg(&json));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("wrong data key"), "{err}");
+    // the one error style of the clm tools
+    assert!(
+        err.starts_with("clm-audit: error: the audit could not run: "),
+        "{err}"
+    );
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(v["verdict"], "could_not_run");

@@ -46,6 +46,7 @@ fn sale_pids_made_of_row_positions_are_explained() {
         redact: false,
         progress: false,
         since: None,
+        allow_empty: false,
     })
     .unwrap();
     let mut o = Options::new(dir.join("bundle"));

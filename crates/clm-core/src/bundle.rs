@@ -10,6 +10,7 @@ mod dek;
 mod manifest;
 mod reader;
 mod rewrap;
+mod rotate;
 mod writer;
 
 pub use dek::{Dek, WrappedDek};
@@ -18,6 +19,7 @@ pub use manifest::{
 };
 pub use reader::{file_problems, list_files, Bundle, TableBatches};
 pub use rewrap::rewrap;
+pub use rotate::rotate;
 pub use writer::{
     parquet_writer_properties, BundleWriter, ManifestDraft, TableWriter, ROW_GROUP_ROWS,
 };

@@ -290,9 +290,46 @@ pub fn keygen(dir: &Path) -> Result<(PathBuf, PathBuf)> {
             });
         }
     }
-    write_key_file(&p, KeyKind::Pseudonym, &Secret32::generate())?;
-    write_key_file(&d, KeyKind::Data, &Secret32::generate())?;
+    let (kp, kd) = distinct_pair(Secret32::generate);
+    write_key_file(&p, KeyKind::Pseudonym, &kp)?;
+    write_key_file(&d, KeyKind::Data, &kd)?;
     Ok((p, d))
+}
+
+/// Two keys from `generate`, drawn again until they differ: a pseudonymization key equal to
+/// the data key would hand K_p to whoever holds K_d.
+#[cfg(feature = "onsite")]
+fn distinct_pair(mut generate: impl FnMut() -> Secret32) -> (Secret32, Secret32) {
+    let kp = generate();
+    loop {
+        let kd = generate();
+        if kd.as_bytes() != kp.as_bytes() {
+            return (kp, kd);
+        }
+    }
+}
+
+/// Why one key may not be both the pseudonymization key and the data key, for the message
+/// that refuses it (`what` names the command's options).
+pub fn same_key_message(fingerprint: &str, what: &str) -> String {
+    format!(
+        "{what} are the same key (fingerprint {fingerprint}). The data key goes to the consultant; \
+         if it were also the pseudonymization key, the consultant could recompute pseudonyms from \
+         phone numbers and ids and so re-identify clients. Use two different keys: \
+         `clm-pseudonymize keygen --out DIR` makes a pair"
+    )
+}
+
+/// Refuses a pseudonymization key equal to the data key.
+#[cfg(feature = "onsite")]
+pub fn ensure_distinct(kp: &PseudonymKey, kd: &DataKey) -> Result<()> {
+    if kp.as_bytes() == kd.as_bytes() {
+        return Err(Error::KeyEnv(same_key_message(
+            &kp.fingerprint(),
+            "the pseudonymization key and the data key",
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -328,6 +365,33 @@ mod tests {
             let e = PseudonymKey::load(&p).unwrap_err().to_string();
             assert!(e.contains("chmod 600"), "{e}");
         }
+    }
+
+    #[test]
+    fn keygen_never_makes_two_equal_keys() {
+        // A generator that repeats itself twice before giving another key.
+        let mut draws = [[1u8; 32], [1u8; 32], [1u8; 32], [2u8; 32]].into_iter();
+        let (kp, kd) = distinct_pair(|| Secret32::from_bytes(draws.next().unwrap()));
+        assert_eq!(kp.as_bytes(), &[1u8; 32]);
+        assert_eq!(kd.as_bytes(), &[2u8; 32]);
+        assert!(
+            draws.next().is_none(),
+            "drew until the keys differed, no further"
+        );
+    }
+
+    #[test]
+    fn the_same_key_for_both_roles_is_refused() {
+        let k = Secret32::from_bytes([9u8; 32]);
+        let e = ensure_distinct(&PseudonymKey(k.clone()), &DataKey(k.clone()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("are the same key"), "{e}");
+        assert!(e.contains(&k.fingerprint()), "{e}");
+        assert!(!e.contains(&hex::encode([9u8; 32])), "{e}");
+        assert!(
+            ensure_distinct(&PseudonymKey(k), &DataKey(Secret32::from_bytes([8u8; 32]))).is_ok()
+        );
     }
 
     #[test]

@@ -129,3 +129,52 @@ fn dropped_writer_leaves_nothing() {
     assert!(!dir.exists());
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }
+
+/// Row-group sizes of a bundle file, read with the bundle's DEK.
+fn row_groups(b: &Bundle, table: &str) -> Vec<i64> {
+    let f = std::fs::File::open(&b.table_files(table)[0]).unwrap();
+    let opts = parquet::arrow::arrow_reader::ArrowReaderOptions::new()
+        .with_file_decryption_properties(b.decryption_properties().unwrap());
+    let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new_with_options(
+        f, opts,
+    )
+    .unwrap();
+    r.metadata()
+        .row_groups()
+        .iter()
+        .map(|g| g.num_rows())
+        .collect()
+}
+
+#[test]
+fn rotate_re_encrypts_with_the_same_rows_and_row_groups() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("b");
+    let kd = DataKey::generate();
+    write_bundle(&dir, &kd);
+    let new = DataKey::generate();
+    let out = tmp.path().join("r");
+    // The old key as the new one is refused, and so is an existing file as --out.
+    assert!(clm_core::bundle::rotate(&dir, &kd, &kd, &out).is_err());
+    std::fs::write(&out, "x").unwrap();
+    let e = clm_core::bundle::rotate(&dir, &kd, &new, &out)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("is a file, not a directory"), "{e}");
+    std::fs::remove_file(&out).unwrap();
+    let m = clm_core::bundle::rotate(&dir, &kd, &new, &out).unwrap();
+    assert!(!tmp.path().join(".r.clm-partial").exists());
+    assert_eq!(m.data_key_fingerprint, new.fingerprint());
+    assert!(
+        Bundle::open(&out, &kd).is_err(),
+        "the old key opens nothing"
+    );
+    let a = Bundle::open(&dir, &kd).unwrap();
+    let b = Bundle::open(&out, &new).unwrap();
+    assert_eq!(row_groups(&a, "clients"), [100, 100, 50]);
+    assert_eq!(row_groups(&b, "clients"), [100, 100, 50]);
+    let rows =
+        |x: &Bundle| -> Vec<RecordBatch> { x.read_table("clients").map(|r| r.unwrap()).collect() };
+    assert_eq!(rows(&a), rows(&b));
+    assert_eq!(a.manifest().export_id, b.manifest().export_id);
+}

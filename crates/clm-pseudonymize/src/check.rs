@@ -94,3 +94,42 @@ pub fn check(opts: &CheckOptions) -> Result<Quality> {
     }
     Ok(quality)
 }
+
+/// The report as printed: every check (`all`), or the problems only (the fails and warns)
+/// and one line for the checks that passed; then the verdict.
+pub fn render(q: &Quality, all: bool) -> String {
+    use crate::quality::{print_table, Level};
+    let checks = q.checks();
+    let n = |l| checks.iter().filter(|c| c.level == l).count();
+    let mut out = String::new();
+    if all {
+        out.push_str(&print_table(&checks));
+    } else {
+        let problems: Vec<_> = checks
+            .iter()
+            .filter(|c| c.level != Level::Pass)
+            .cloned()
+            .collect();
+        if !problems.is_empty() {
+            out.push_str(&print_table(&problems));
+        }
+        let passed = n(Level::Pass);
+        out.push_str(&format!(
+            "{passed} {} passed{}\n",
+            if passed == 1 { "check" } else { "checks" },
+            if passed > 0 {
+                " (--all shows them)"
+            } else {
+                ""
+            }
+        ));
+    }
+    out.push_str(&format!(
+        "verdict: {} ({} pass, {} warn, {} fail)\n",
+        q.verdict().as_str(),
+        n(Level::Pass),
+        n(Level::Warn),
+        n(Level::Fail)
+    ));
+    out
+}

@@ -1,7 +1,7 @@
 //! `clm-pseudonymize export`: every mapped source table through the column policy into an
 //! encrypted bundle, with rejected rows kept on site and counted in the manifest.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -21,7 +21,7 @@ use crate::categories::{self, ColumnScan};
 use crate::convert::{CategoryRules, TableConverter};
 use crate::progress::Progress;
 use crate::quality::{Quality, TableFeed, EVENT_TABLES};
-use crate::rejects::Rejects;
+use crate::rejects::{Rejects, RejectsFile};
 
 /// Rows per batch handed to the Parquet writer.
 const BATCH_ROWS: usize = 64 * 1024;
@@ -45,20 +45,54 @@ pub struct ExportOptions {
     /// An incremental export: events (visits, services, sales, feedback) dated after this
     /// day only; clients and memberships whole (statuses change).
     pub since: Option<NaiveDate>,
+    /// Export even when the clients table has no row (else an error: such a bundle is of
+    /// no use, and an empty clients file is most likely the wrong file).
+    pub allow_empty: bool,
 }
+
+impl ExportOptions {
+    /// The options of `export --mapping MAPPING --out OUT`, keys from the environment.
+    pub fn new(mapping: impl Into<PathBuf>, out: impl Into<PathBuf>) -> Self {
+        ExportOptions {
+            mapping: mapping.into(),
+            pseudonym_key: None,
+            data_key: None,
+            as_of: None,
+            out: out.into(),
+            redact: false,
+            progress: false,
+            since: None,
+            allow_empty: false,
+        }
+    }
+}
+
+/// Which rows of a table with duplicate ids the export keeps: stated in the manifest and
+/// the README.
+pub const DUPLICATE_RULE: &str = "the first row of the file for an id that can be read is kept; \
+     later rows with the same id are rejected (kept on site with the other rejected rows)";
+
+/// The tables whose id names one row: (table, id field, what the id is called).
+const UNIQUE_IDS: [(&str, &str, &str); 2] = [
+    ("clients", "client_id", "client id"),
+    ("memberships", "membership_id", "membership id"),
+];
 
 #[derive(Debug)]
 pub struct ExportSummary {
     pub out: PathBuf,
     pub manifest: Manifest,
     /// On-site files holding rejected rows (personal data: they stay on site).
-    pub rejects: Vec<PathBuf>,
+    pub rejects: Vec<RejectsFile>,
+    /// The staging directory of an earlier, interrupted export that was removed first.
+    pub stale_staging_removed: Option<PathBuf>,
 }
 
 pub fn export(opts: &ExportOptions) -> Result<ExportSummary> {
     let mapping = Mapping::load(&opts.mapping)?;
     let kp = PseudonymKey::resolve(opts.pseudonym_key.as_deref())?;
     let kd = DataKey::resolve(opts.data_key.as_deref())?;
+    clm_core::keys::ensure_distinct(&kp, &kd)?;
     let as_of = opts
         .as_of
         .unwrap_or_else(|| chrono::Local::now().date_naive());
@@ -79,6 +113,7 @@ pub fn export(opts: &ExportOptions) -> Result<ExportSummary> {
     let mut quality = Quality::new(as_of, opts.since);
     let pseudonymizer = Pseudonymizer::new(&kp);
     let mut writer = BundleWriter::create(&opts.out, &kd, as_of)?;
+    let stale_staging_removed = writer.stale_staging_removed().map(Path::to_path_buf);
     // No clients table in the source: derived from the others' client ids (derived.rs).
     let derived = crate::derived::write_clients(&mapping, &pseudonymizer, &mut writer)?;
     let (mut sources, rejects) = export_tables(
@@ -113,6 +148,7 @@ pub fn export(opts: &ExportOptions) -> Result<ExportSummary> {
         out: opts.out.clone(),
         manifest,
         rejects,
+        stale_staging_removed,
     })
 }
 
@@ -129,7 +165,7 @@ fn export_tables(
     writer: &mut BundleWriter,
     quality: &mut Quality,
     opts: &ExportOptions,
-) -> Result<(Vec<SourceEntry>, Vec<PathBuf>)> {
+) -> Result<(Vec<SourceEntry>, Vec<RejectsFile>)> {
     let stop = AtomicBool::new(false);
     std::thread::scope(|s| {
         let (tx, scans) = mpsc::channel();
@@ -154,6 +190,9 @@ fn export_tables(
                     quality,
                     opts,
                 )?;
+                if tm.table == "clients" && entry.rows_out == 0 && !opts.allow_empty {
+                    return Err(empty_clients(tm, &entry));
+                }
                 sources.push(entry);
                 rejects.extend(rej);
             }
@@ -235,9 +274,63 @@ fn check_pii(tm: &TableMapping, scans: &[ColumnScan], redact: bool) -> Result<()
     )))
 }
 
+/// An export of no client is of no use, and most likely of the wrong file.
+fn empty_clients(tm: &TableMapping, entry: &SourceEntry) -> Error {
+    let read = if entry.rows_in == 0 {
+        "it has a header row and no data row".to_string()
+    } else {
+        format!(
+            "all {} of its rows were rejected (see the rejected rows file beside it)",
+            entry.rows_in
+        )
+    };
+    Error::source(
+        &tm.file,
+        format!(
+            "the clients table is empty: {read}. A bundle without clients is of no use to an analysis: \
+             check that the mapping names the right file (`clm-pseudonymize check`), or pass --allow-empty \
+             to export it anyway"
+        ),
+    )
+}
+
+/// Ids seen so far in a table whose id names one row (see [`DUPLICATE_RULE`]).
+struct UniqueIds {
+    field: clm_core::mapping::MappedField,
+    idx: usize,
+    reason: String,
+    /// The ids (normalized as for the pseudonym) of the rows kept: on site, in memory only.
+    seen: HashSet<Box<str>>,
+}
+
+impl UniqueIds {
+    fn for_table(tm: &TableMapping, source: &TableSource) -> Result<Option<Self>> {
+        let Some((_, name, words)) = UNIQUE_IDS.iter().find(|(t, _, _)| *t == tm.table) else {
+            return Ok(None);
+        };
+        let Some(f) = tm.field(name) else {
+            return Ok(None);
+        };
+        Ok(Some(UniqueIds {
+            idx: source.column_index(&f.column)?,
+            field: f.clone(),
+            reason: format!("{name}: duplicate {words}"),
+            seen: HashSet::new(),
+        }))
+    }
+
+    /// The id of a record, as its pseudonym is made of it (`None`: empty, rejected anyway).
+    fn id(&self, rec: &csv::StringRecord) -> Option<Box<str>> {
+        self.field
+            .source_id(rec.get(self.idx).unwrap_or(""))
+            .map(|c| c.into_owned().into_boxed_str())
+    }
+}
+
 /// The rows of one table on their way to the bundle, and what is counted about them.
 struct TablePass {
     conv: TableConverter,
+    unique: Option<UniqueIds>,
     rejects: Rejects,
     reasons: BTreeMap<String, u64>,
     /// For `--since`: the event date's column, its format, and the day.
@@ -259,9 +352,20 @@ impl TablePass {
             }
         }
         self.rows_in += 1;
-        let outcome = match &r.status {
-            RecordStatus::Ok => self.conv.push_at(&r.rec, r.line),
-            RecordStatus::Bad(reason) => Err(reason.clone()),
+        let outcome = match (&r.status, &mut self.unique) {
+            (RecordStatus::Ok, Some(u)) => match u.id(&r.rec) {
+                Some(id) if u.seen.contains(&id) => Err(u.reason.clone()),
+                Some(id) => {
+                    let pushed = self.conv.push_at(&r.rec, r.line);
+                    if pushed.is_ok() {
+                        u.seen.insert(id);
+                    }
+                    pushed
+                }
+                None => self.conv.push_at(&r.rec, r.line),
+            },
+            (RecordStatus::Ok, None) => self.conv.push_at(&r.rec, r.line),
+            (RecordStatus::Bad(reason), _) => Err(reason.clone()),
         };
         if let Err(reason) = outcome {
             self.rejects.add(r.line, &reason, &r.rec)?;
@@ -406,7 +510,7 @@ fn export_table(
     writer: &mut BundleWriter,
     quality: &mut Quality,
     opts: &ExportOptions,
-) -> Result<(SourceEntry, Option<PathBuf>)> {
+) -> Result<(SourceEntry, Option<RejectsFile>)> {
     let ts = schema::canonical()
         .table(&tm.table)
         .expect("mapping tables are canonical");
@@ -439,6 +543,7 @@ fn export_table(
     };
     let mut pass = TablePass {
         conv,
+        unique: UniqueIds::for_table(tm, &reader)?,
         rejects: Rejects::for_table(tm, reader.headers()),
         reasons: BTreeMap::new(),
         since,
@@ -487,10 +592,7 @@ fn export_table(
     let named: Vec<&str> = tm.fields.iter().map(|f| f.column.trim()).collect();
     let source = SourceEntry {
         table: tm.table.clone(),
-        file: match &tm.sheet {
-            Some(sh) => format!("{} [{sh}]", file_name(&tm.file)),
-            None => file_name(&tm.file),
-        },
+        file: SourceEntry::file_label(&tm.file, tm.sheet.as_deref()),
         rows_in,
         rows_out,
         rows_rejected,
@@ -536,15 +638,17 @@ fn export_table(
     Ok((source, reject_file))
 }
 
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_default()
-}
-
 /// The generalizations applied, in words, for the manifest.
 fn generalizations(mapping: &Mapping, as_of: NaiveDate) -> Vec<String> {
     let mut out = Vec::new();
+    for (table, field, _) in UNIQUE_IDS {
+        if mapping
+            .table(table)
+            .is_some_and(|t| t.field(field).is_some())
+        {
+            out.push(format!("{table}: one row per {field}: {DUPLICATE_RULE}"));
+        }
+    }
     if mapping.policy.k_anonymity > 1 && mapping.table("clients").is_some() {
         out.push(format!(
             "clients: quasi-identifiers (postal_prefix, then age_band, gender, branch) of clients in classes of fewer than {} suppressed (k-anonymity)",

@@ -6,14 +6,20 @@
 
 pub mod categories;
 pub mod check;
+pub mod cli;
 pub mod convert;
+pub mod csv_cells;
 pub mod derived;
+pub mod errors;
 pub mod export;
+pub mod export_summary;
 pub mod inspect;
 pub mod kanon;
 pub mod progress;
 pub mod quality;
 pub mod reidentify;
+pub mod reidentify_summary;
 pub mod rejects;
+pub mod rotation;
 
 pub use export::{export, ExportOptions, ExportSummary};

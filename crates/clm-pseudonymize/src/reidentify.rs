@@ -22,6 +22,9 @@ use clm_core::schema::PrivacyClass;
 use clm_core::source::{self, open_table, RecordStatus, SourceReader};
 use clm_core::{Error, Result};
 
+pub use crate::csv_cells::looks_like_formula;
+use crate::csv_cells::neutralize;
+
 /// The column of the consultant's list that holds the pids.
 pub const PID_COLUMN: &str = "client_pid";
 /// The column the call list adds to say whether a row's client was found.
@@ -74,6 +77,9 @@ pub struct ReidentifySummary {
     pub unreadable_rows: Vec<(u64, String)>,
     /// Cells of the list that a spreadsheet would run as a formula, written as text.
     pub neutralized_cells: u64,
+    /// Personal cells from the source (names, phones, e-mails) that a spreadsheet would run
+    /// as a formula, written as text.
+    pub neutralized_source_cells: u64,
     /// The personal columns added (canonical field names).
     pub personal_columns: Vec<String>,
     /// Rows read from the source clients table, and how many could not be read.
@@ -107,21 +113,6 @@ pub fn parse_pid(cell: &str) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
     out.copy_from_slice(t);
     Some(out)
-}
-
-/// A cell a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, a tab or a carriage
-/// return first), unless it is a plain number. The consultant's cells are checked, since a
-/// formula in them could send the personal cells beside them off site when the call list is
-/// opened (e.g. `=WEBSERVICE(…)`).
-pub fn looks_like_formula(cell: &str) -> bool {
-    let Some(first) = cell.chars().next() else {
-        return false;
-    };
-    if !matches!(first, '=' | '+' | '-' | '@' | '\t' | '\r') || cell.chars().count() < 2 {
-        return false;
-    }
-    let number = cell.trim().replace(',', ".");
-    !(number.parse::<f64>().is_ok() && number.bytes().all(|b| b"+-.0123456789eE".contains(&b)))
 }
 
 /// Runs the re-identification and writes the call list.
@@ -251,7 +242,8 @@ fn read_list(path: &Path) -> Result<List> {
         ));
     }
     let sniff = source::sniff_csv(path)?;
-    let mut reader = SourceReader::open(path, clm_core::mapping::Encoding::Auto, sniff.delimiter)?;
+    let mut reader = SourceReader::open(path, clm_core::mapping::Encoding::Auto, sniff.delimiter)
+        .map_err(|e| list_encoding_error(path, e))?;
     let headers = reader.headers().to_vec();
     let hits: Vec<usize> = headers
         .iter()
@@ -316,6 +308,30 @@ fn read_list(path: &Path) -> Result<List> {
         rows,
         unreadable,
     })
+}
+
+/// The source reader's advice for a header in the wrong encoding is about the mapping; the
+/// list is no source of the mapping, so say what to do with the list instead.
+fn list_encoding_error(path: &Path, e: Error) -> Error {
+    match e {
+        Error::Source { msg, .. } if msg.contains("set `encoding` in the mapping") => {
+            let read_as = msg
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("the header row is not valid ")
+                .to_string();
+            Error::source(
+                path,
+                format!(
+                    "the list's header row is not valid text (read as {read_as}): the list must be a CSV \
+                     file in UTF-8 or Windows-1251. Open it in the spreadsheet and save it again as \
+                     \"CSV UTF-8\" (the mapping's encoding setting is for the source files, not for the list)"
+                ),
+            )
+        }
+        e => e,
+    }
 }
 
 fn delimiter_name(d: u8) -> &'static str {
@@ -393,6 +409,15 @@ fn scan_clients(
     Ok(found)
 }
 
+/// A cell of the call list, neutralized and counted if it looks like a formula.
+fn cell(c: &str, count: &mut u64) -> String {
+    let n = neutralize(c);
+    if matches!(n, std::borrow::Cow::Owned(_)) {
+        *count += 1;
+    }
+    n.into_owned()
+}
+
 fn write_call_list(
     out: &Path,
     headers: &[String],
@@ -427,22 +452,21 @@ fn write_call_list(
             .terminator(csv::Terminator::CRLF)
             .from_writer(buf);
         let csv_err = |e: csv::Error| Error::source(out, e.to_string());
-        let mut head: Vec<&str> = headers.iter().map(String::as_str).collect();
-        head.extend(personal_names.iter().map(String::as_str));
-        head.push(FOUND_COLUMN);
+        let mut head: Vec<String> = headers
+            .iter()
+            .map(|h| cell(h, &mut summary.neutralized_cells))
+            .collect();
+        head.extend(personal_names.iter().cloned());
+        head.push(FOUND_COLUMN.to_string());
         w.write_record(&head).map_err(csv_err)?;
         let empty = vec![String::new(); personal_names.len()];
         let mut line: Vec<String> = Vec::with_capacity(head.len());
         for r in rows {
             line.clear();
-            // A pid never looks like a formula; anything else the consultant wrote may.
+            // A pid never looks like a formula; anything else the consultant wrote may, and
+            // so may a name or an e-mail of the source.
             for c in &r.cells {
-                if looks_like_formula(c) {
-                    summary.neutralized_cells += 1;
-                    line.push(format!("'{c}"));
-                } else {
-                    line.push(c.clone());
-                }
+                line.push(cell(c, &mut summary.neutralized_cells));
             }
             let (cells, mark) = match &r.pid {
                 PidCell::Valid(p) => match found.get(p) {
@@ -457,7 +481,9 @@ fn write_call_list(
                 },
                 PidCell::Malformed => (&empty, FOUND_MALFORMED),
             };
-            line.extend(cells.iter().cloned());
+            for c in cells {
+                line.push(cell(c, &mut summary.neutralized_source_cells));
+            }
             line.push(mark.to_string());
             w.write_record(&line).map_err(csv_err)?;
             summary.rows += 1;
@@ -491,33 +517,5 @@ mod tests {
         assert!(parse_pid(&format!("{p}0")).is_none());
         assert!(parse_pid("0123456789abcdef0123456789abcdeg").is_none());
         assert!(parse_pid("").is_none());
-    }
-
-    #[test]
-    fn formulas_but_not_numbers() {
-        for f in [
-            "=1+1",
-            "@SUM(A1)",
-            "+7 (912) 000",
-            "-A1",
-            "=WEBSERVICE(\"x\")",
-            "\tx",
-        ] {
-            assert!(looks_like_formula(f), "{f}");
-        }
-        for n in [
-            "",
-            "-",
-            "+",
-            "-12",
-            "+3.5",
-            "-0,5",
-            "1e3",
-            "call",
-            "звонок",
-            "a=b",
-        ] {
-            assert!(!looks_like_formula(n), "{n}");
-        }
     }
 }

@@ -111,6 +111,7 @@ fn opts(f: &Fixture, out: &str) -> ExportOptions {
         redact: false,
         progress: false,
         since: None,
+        allow_empty: false,
     }
 }
 

@@ -66,6 +66,7 @@ fn a_sales_only_export_derives_clients_and_sale_ids() {
         redact: false,
         progress: false,
         since: None,
+        allow_empty: false,
     })
     .unwrap();
     let p = Pseudonymizer::new(&PseudonymKey::load(&kp).unwrap());

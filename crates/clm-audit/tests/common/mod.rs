@@ -57,6 +57,7 @@ impl Club {
             redact: false,
             progress: false,
             since: None,
+            allow_empty: false,
         })
         .unwrap();
         Club {

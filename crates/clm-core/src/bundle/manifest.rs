@@ -80,6 +80,22 @@ pub struct SourceEntry {
     pub suppressed_values: BTreeMap<String, u64>,
 }
 
+impl SourceEntry {
+    /// How the manifest names a source: the file name without its directory, and for a
+    /// workbook's sheet the sheet in brackets (`club.xlsx [clients]`). The audit matches
+    /// the sources it reads by this name.
+    pub fn file_label(file: &Path, sheet: Option<&str>) -> String {
+        let name = file
+            .file_name()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
+        match sheet {
+            Some(sh) => format!("{name} [{sh}]"),
+            None => name,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileEntry {
     /// Relative to the bundle directory.

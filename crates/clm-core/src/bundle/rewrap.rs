@@ -1,5 +1,7 @@
-//! Rotating the data key: the DEK is unwrapped with the old data key and wrapped with the
-//! new one; the Parquet files are not touched.
+//! Re-wrapping the data key: the DEK is unwrapped with the old data key and wrapped with the
+//! new one; the Parquet files are not touched. This does not revoke the old key: the DEK is
+//! the same, so anyone holding the old key and an old copy of the manifest still opens the
+//! files. [`rotate`](super::rotate) makes a new DEK and re-encrypts the files.
 
 use std::io::Write;
 use std::path::Path;
@@ -15,6 +17,7 @@ use crate::{Error, Result};
 /// `old` first. Returns the new manifest.
 pub fn rewrap(dir: &Path, old: &DataKey, new: &DataKey) -> Result<Manifest> {
     let bundle = Bundle::open(dir, old)?;
+    super::rotate::check_new_key(bundle.manifest(), old, new)?;
     let mut m = bundle.manifest().clone();
     let dek = bundle.dek();
     m.wrapped_dek = dek.wrap(new, &m.export_id);

@@ -76,17 +76,32 @@ pub struct BundleWriter {
     open: BTreeMap<String, TableWriter>,
     row_group_rows: usize,
     done: bool,
+    stale_removed: Option<PathBuf>,
 }
 
-impl BundleWriter {
-    /// Starts a bundle at `out`, which must not exist or be an empty directory.
-    pub fn create(out: &Path, data_key: &DataKey, as_of: NaiveDate) -> Result<Self> {
-        if out.exists() {
-            let empty = out.is_dir()
-                && std::fs::read_dir(out)
-                    .map_err(|e| Error::io(out, e))?
-                    .next()
-                    .is_none();
+/// The hidden directory a bundle is written into before it gets its name.
+pub(crate) struct Staging {
+    pub dir: PathBuf,
+    /// An unfinished export's staging directory that was found and removed first.
+    pub stale_removed: Option<PathBuf>,
+}
+
+impl Staging {
+    /// Checks that `out` may become a bundle (does not exist, or is an empty directory),
+    /// clears a staging directory an interrupted run left (ours by its marker), and makes a
+    /// new one marked as ours.
+    pub fn create(out: &Path) -> Result<Staging> {
+        if let Ok(meta) = std::fs::metadata(out) {
+            if !meta.is_dir() {
+                return Err(Error::bundle(
+                    out,
+                    "is a file, not a directory; a bundle is a new directory: give --out the name of a directory that does not exist yet",
+                ));
+            }
+            let empty = std::fs::read_dir(out)
+                .map_err(|e| Error::io(out, e))?
+                .next()
+                .is_none();
             if !empty {
                 return Err(Error::bundle(
                     out,
@@ -104,26 +119,59 @@ impl BundleWriter {
             _ => PathBuf::from("."),
         };
         std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
-        let staging = parent.join(format!(".{name}.clm-partial"));
-        if staging.exists() {
-            if staging.join(STAGING_MARKER).exists() {
+        let dir = parent.join(format!(".{name}.clm-partial"));
+        let mut stale_removed = None;
+        if dir.symlink_metadata().is_ok() {
+            if dir.join(STAGING_MARKER).exists() {
                 // Left by an interrupted export: it never became a bundle.
-                std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+                std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                stale_removed = Some(dir.clone());
             } else {
                 return Err(Error::bundle(
-                    &staging,
+                    &dir,
                     "exists and was not made by clm; remove it or choose another --out",
                 ));
             }
         }
-        std::fs::create_dir(&staging).map_err(|e| Error::io(&staging, e))?;
-        std::fs::write(staging.join(STAGING_MARKER), b"an unfinished clm export\n")
-            .map_err(|e| Error::io(&staging, e))?;
+        std::fs::create_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+        write_synced(&dir.join(STAGING_MARKER), b"an unfinished clm export\n")?;
+        Ok(Staging { dir, stale_removed })
+    }
+
+    /// Writes the manifest last, unmarks the directory and gives it the name `out`.
+    pub fn seal(&self, out: &Path, manifest_text: &str) -> Result<()> {
+        let tmp = self.dir.join(format!("{MANIFEST_FILE}.tmp"));
+        write_synced(&tmp, manifest_text.as_bytes())?;
+        std::fs::rename(&tmp, self.dir.join(MANIFEST_FILE)).map_err(|e| Error::io(&tmp, e))?;
+        std::fs::remove_file(self.dir.join(STAGING_MARKER)).map_err(|e| Error::io(&self.dir, e))?;
+        if out.exists() {
+            std::fs::remove_dir(out).map_err(|e| Error::io(out, e))?;
+        }
+        std::fs::rename(&self.dir, out).map_err(|e| Error::io(out, e))?;
+        if let Some(parent) = out.parent() {
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
+            if let Ok(d) = File::open(parent) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl BundleWriter {
+    /// Starts a bundle at `out`, which must not exist or be an empty directory.
+    pub fn create(out: &Path, data_key: &DataKey, as_of: NaiveDate) -> Result<Self> {
+        let staging = Staging::create(out)?;
         let mut id = [0u8; 16];
         getrandom::fill(&mut id).expect("the operating system's random source failed");
         Ok(BundleWriter {
             out: out.to_path_buf(),
-            staging,
+            staging: staging.dir.clone(),
+            stale_removed: staging.stale_removed.clone(),
             dek: Dek::generate(),
             data_key: data_key.clone(),
             export_id: hex::encode(id),
@@ -139,6 +187,11 @@ impl BundleWriter {
     pub fn with_row_group_rows(mut self, rows: usize) -> Self {
         self.row_group_rows = rows.max(1);
         self
+    }
+
+    /// The staging directory of an interrupted earlier export that `create` removed, if any.
+    pub fn stale_staging_removed(&self) -> Option<&Path> {
+        self.stale_removed.as_deref()
     }
 
     pub fn export_id(&self) -> &str {
@@ -223,15 +276,11 @@ impl BundleWriter {
             hmac: String::new(),
         };
         let text = m.seal(&self.dek);
-        let tmp = self.staging.join(format!("{MANIFEST_FILE}.tmp"));
-        write_synced(&tmp, text.as_bytes())?;
-        std::fs::rename(&tmp, self.staging.join(MANIFEST_FILE)).map_err(|e| Error::io(&tmp, e))?;
-        std::fs::remove_file(self.staging.join(STAGING_MARKER))
-            .map_err(|e| Error::io(&self.staging, e))?;
-        if self.out.exists() {
-            std::fs::remove_dir(&self.out).map_err(|e| Error::io(&self.out, e))?;
-        }
-        std::fs::rename(&self.staging, &self.out).map_err(|e| Error::io(&self.out, e))?;
+        let staging = Staging {
+            dir: self.staging.clone(),
+            stale_removed: None,
+        };
+        staging.seal(&self.out, &text)?;
         self.done = true;
         Ok(m)
     }
@@ -254,10 +303,32 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Hashes and counts the bytes on their way to disk, so no second read is needed.
-struct HashingFile {
+pub(crate) struct HashingFile {
     inner: BufWriter<File>,
     hasher: Sha256,
     bytes: u64,
+}
+
+impl HashingFile {
+    pub(crate) fn create(path: &Path) -> Result<Self> {
+        let f = File::create(path).map_err(|e| Error::io(path, e))?;
+        Ok(HashingFile {
+            inner: BufWriter::with_capacity(1 << 20, f),
+            hasher: Sha256::new(),
+            bytes: 0,
+        })
+    }
+
+    /// Flushes and syncs the file; returns its size and SHA-256 (hex).
+    pub(crate) fn finish(mut self, path: &Path) -> Result<(u64, String)> {
+        self.flush().map_err(|e| Error::io(path, e))?;
+        let file = self
+            .inner
+            .into_inner()
+            .map_err(|e| Error::io(path, e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io(path, e))?;
+        Ok((self.bytes, hex::encode(self.hasher.finalize())))
+    }
 }
 
 impl Write for HashingFile {
@@ -292,12 +363,7 @@ impl TableWriter {
         props: WriterProperties,
     ) -> Result<Self> {
         let tmp = dir.join(format!("{name}.tmp"));
-        let f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let hf = HashingFile {
-            inner: BufWriter::with_capacity(1 << 20, f),
-            hasher: Sha256::new(),
-            bytes: 0,
-        };
+        let hf = HashingFile::create(&tmp)?;
         let writer = ArrowWriter::try_new(hf, Arc::clone(&schema), Some(props))?;
         Ok(TableWriter {
             table: table.into(),
@@ -333,21 +399,16 @@ impl TableWriter {
 
     /// Closes the file, syncs it and gives it its final name.
     pub fn finish(self) -> Result<FileEntry> {
-        let mut hf = self.writer.into_inner()?;
-        hf.flush().map_err(|e| Error::io(&self.tmp, e))?;
-        let file = hf
-            .inner
-            .into_inner()
-            .map_err(|e| Error::io(&self.tmp, e.into_error()))?;
-        file.sync_all().map_err(|e| Error::io(&self.tmp, e))?;
+        let hf = self.writer.into_inner()?;
+        let (bytes, sha256) = hf.finish(&self.tmp)?;
         let final_path = self.dir.join(&self.name);
         std::fs::rename(&self.tmp, &final_path).map_err(|e| Error::io(&self.tmp, e))?;
         Ok(FileEntry {
             path: self.name,
             table: self.table,
             rows: self.rows,
-            bytes: hf.bytes,
-            sha256: hex::encode(hf.hasher.finalize()),
+            bytes,
+            sha256,
         })
     }
 }

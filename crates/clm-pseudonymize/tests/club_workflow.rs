@@ -76,6 +76,7 @@ fn opts(c: &Club, mapping: &Path, out: &str) -> ExportOptions {
         redact: false,
         progress: false,
         since: None,
+        allow_empty: false,
     }
 }
 

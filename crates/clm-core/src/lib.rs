@@ -8,6 +8,7 @@
 //! `onsite` feature, so the consultant's analysis binary is built without that code.
 
 pub mod bundle;
+pub mod csv_cell;
 pub mod detect;
 pub mod error;
 pub mod keys;

@@ -8,7 +8,8 @@ pub mod categories;
 pub mod check;
 pub mod cli;
 pub mod convert;
-pub mod csv_cells;
+/// The CSV cell rule lives in clm-core, shared with clm-analyze's CSV writers.
+pub use clm_core::csv_cell as csv_cells;
 pub mod derived;
 pub mod errors;
 pub mod export;

@@ -1,8 +1,8 @@
-//! The one rule for every CSV cell the on-site tools write (call lists, rejected rows): a
-//! cell a spreadsheet would run as a formula is written as text, with a leading `'` (the
-//! OWASP rule for CSV injection). A source name like `=HYPERLINK(…)` or a consultant's note
-//! like `=WEBSERVICE(…)` could otherwise send the personal cells beside it off site when
-//! the file is opened.
+//! The one rule for every CSV cell the clm tools write (call lists, rejected rows, analysis
+//! and report CSVs): a cell a spreadsheet would run as a formula is written as text, with a
+//! leading `'` (the OWASP rule for CSV injection). A source name like `=HYPERLINK(…)`, a
+//! branch name or a consultant's note like `=WEBSERVICE(…)` could otherwise send the cells
+//! beside it off site when the file is opened.
 
 use std::borrow::Cow;
 

@@ -495,3 +495,33 @@ fn the_club_name_goes_from_the_mapping_into_the_manifest() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn a_synthetic_club_of_a_network_exports_with_its_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    clm_synth::generate_club(
+        &clm_synth::Config {
+            clients: 120,
+            seed: 11,
+            as_of: as_of(),
+            out: src.clone(),
+            encoding: clm_synth::Encoding::Utf8,
+        },
+        clm_synth::Profile::Fitness,
+        &clm_synth::Club::named("Сеть «Атлет», клуб 11"),
+    )
+    .unwrap();
+    let (kp, kd) = clm_core::keys::keygen(&tmp.path().join("keys")).unwrap();
+    let out = tmp.path().join("bundle");
+    let s = export(&ExportOptions {
+        pseudonym_key: Some(kp),
+        data_key: Some(kd.clone()),
+        as_of: Some(as_of()),
+        ..ExportOptions::new(src.join(clm_synth::MAPPING_FILE), &out)
+    })
+    .unwrap();
+    assert_eq!(s.manifest.club.as_deref(), Some("Сеть «Атлет», клуб 11"));
+    let b = Bundle::open(&out, &DataKey::resolve(Some(&kd)).unwrap()).unwrap();
+    assert_eq!(b.manifest().club_name(&out), "Сеть «Атлет», клуб 11");
+}

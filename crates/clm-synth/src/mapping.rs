@@ -15,6 +15,28 @@ pub struct MappingInfo<'a> {
     pub clients: u64,
     pub seed: u64,
     pub as_of: &'a str,
+    /// The club's name (`club = "…"`) and behaviour (a comment), when `--club` / `--spread`.
+    pub club: &'a crate::club::Club,
+    pub knobs: crate::club::Knobs,
+}
+
+/// `club = "…"` and a comment on the club's behaviour, before `[source]`; nothing for the
+/// default club.
+pub(crate) fn club_lines(t: &mut String, info: &MappingInfo) {
+    if !info.knobs.is_neutral() {
+        let _ = writeln!(
+            t,
+            "# This club's behaviour, drawn from seed {}: {}.",
+            info.seed,
+            info.knobs.describe()
+        );
+    }
+    if let Some(name) = &info.club.name {
+        let _ = writeln!(t, "club = {}", toml_str(name));
+    }
+    if !info.knobs.is_neutral() || info.club.name.is_some() {
+        t.push('\n');
+    }
 }
 
 pub(crate) fn col(header: &[&str], name: &str) -> String {
@@ -92,6 +114,7 @@ pub fn mapping_toml(info: &MappingInfo) -> String {
          # File paths are relative to this mapping file.\n\n",
     );
 
+    club_lines(&mut t, info);
     t.push_str("[source]\n");
     let _ = writeln!(t, "encoding = {}", toml_str(info.encoding.mapping_name()));
     t.push_str(

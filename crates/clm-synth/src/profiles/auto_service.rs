@@ -424,7 +424,7 @@ struct Out {
 }
 
 /// Write the dealer's export and mapping into `cfg.out` (an empty directory).
-pub(crate) fn write(cfg: &Config) -> Result<RowCounts> {
+pub(crate) fn write(cfg: &Config, club: &crate::club::Club) -> Result<RowCounts> {
     let as_of = day_of(cfg.as_of);
     let base = Base::new(
         cfg.seed,
@@ -462,6 +462,8 @@ pub(crate) fn write(cfg: &Config) -> Result<RowCounts> {
         clients: cfg.clients,
         seed: cfg.seed,
         as_of: &cfg.as_of.format("%Y-%m-%d").to_string(),
+        club,
+        knobs: base.knobs,
     });
     std::fs::write(cfg.out.join(crate::MAPPING_FILE), text).context("writing mapping.toml")?;
     Ok(counts)

@@ -351,9 +351,10 @@ struct Out {
 }
 
 /// Write the school's export and mapping into `cfg.out` (an empty directory).
-pub(crate) fn write(cfg: &Config) -> Result<RowCounts> {
+pub(crate) fn write(cfg: &Config, club: &crate::club::Club) -> Result<RowCounts> {
     let as_of = crate::calendar::day_of(cfg.as_of);
-    let base = Base::new(cfg.seed, cfg.clients, as_of, Profile::Classes, RARE_SOURCES);
+    let mut base = Base::new(cfg.seed, cfg.clients, as_of, Profile::Classes, RARE_SOURCES);
+    base.knobs = club.knobs(cfg.seed);
     let f = |name: &str, header: &[&str]| {
         CsvFile::create(&cfg.out.join(name), cfg.encoding, header)
             .with_context(|| format!("cannot create {name} in {}", cfg.out.display()))
@@ -384,6 +385,8 @@ pub(crate) fn write(cfg: &Config) -> Result<RowCounts> {
         clients: cfg.clients,
         seed: cfg.seed,
         as_of: &cfg.as_of.format("%Y-%m-%d").to_string(),
+        club,
+        knobs: base.knobs,
     });
     std::fs::write(cfg.out.join(crate::MAPPING_FILE), text).context("writing mapping.toml")?;
     Ok(counts)
@@ -626,6 +629,9 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
 
     if let Some(start) = first_start {
         let adult = years >= 18;
+        let knobs = base.knobs;
+        // Lessons are on a timetable: a club's visit knob moves attendance less than gym visits.
+        let class_visits = 1.0 + (knobs.visits - 1.0) * 0.4;
         let mut add = |rng: &mut ChaCha8Rng, prog: usize, start: Day| {
             let lessons = match rng.random_range(0..100u32) {
                 0..=29 => 4,
@@ -641,8 +647,8 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
                 minute,
                 group: group_name(prog, &days, minute),
                 start,
-                attend: 0.7 + 0.25 * e,
-                leave_p: 0.11 - 0.085 * e as f64,
+                attend: ((0.7 + 0.25 * e) * class_visits).min(0.98),
+                leave_p: (0.11 - 0.085 * e as f64 - knobs.renewal / 3.0).max(0.005),
                 summer_pause: rng.random_bool(if adult { 0.4 } else { 0.7 }),
                 return_p: 0.55 + 0.4 * e as f64,
             });

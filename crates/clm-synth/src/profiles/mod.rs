@@ -99,6 +99,8 @@ pub(crate) struct Base {
     /// does not replay the same draws in every profile.
     stream_seed: u64,
     rare: Vec<(u64, &'static str)>,
+    /// How this club's clients behave (neutral: the default business).
+    pub knobs: crate::club::Knobs,
 }
 
 impl Base {
@@ -118,6 +120,7 @@ impl Base {
             as_of,
             stream_seed: splitmix(seed ^ splitmix(salt)),
             rare: rare_assignments(splitmix(seed ^ salt), clients, rare_values),
+            knobs: crate::club::Knobs::NEUTRAL,
         }
     }
 
@@ -162,6 +165,7 @@ pub(crate) fn mapping_preamble(t: &mut String, profile: Profile, info: &MappingI
          # the manifest. Direct fields are mapped only so that on-site tools (reidentify, audit)\n\
          # can find them; they are never exported. File paths are relative to this file.\n\n",
     );
+    crate::mapping::club_lines(t, info);
     t.push_str("[source]\n");
     let _ = writeln!(t, "encoding = {}", toml_str(info.encoding.mapping_name()));
     t.push_str(

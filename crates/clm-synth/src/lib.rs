@@ -105,9 +105,9 @@ pub fn generate_club(cfg: &Config, profile: Profile, club: &Club) -> Result<RowC
     }
     let write = match profile {
         Profile::Fitness => return generate_fitness(cfg, club),
-        Profile::Classes => profiles::classes::write,
-        Profile::AutoService => profiles::auto_service::write,
-        Profile::B2bService => profiles::b2b_service::write,
+        Profile::Classes => profiles::run::<profiles::classes::Classes>,
+        Profile::AutoService => profiles::run::<profiles::auto_service::AutoService>,
+        Profile::B2bService => profiles::run::<profiles::b2b_service::B2bService>,
     };
     if cfg.clients == 0 || cfg.clients > MAX_CLIENTS {
         bail!("--clients must be between 1 and {MAX_CLIENTS}");

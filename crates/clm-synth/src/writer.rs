@@ -310,6 +310,18 @@ impl RowCounts {
             _ => 0,
         }
     }
+    /// Sets the rows written for a canonical table (one [`RowCounts::of`] reads).
+    pub(crate) fn set(&mut self, table: &str, rows: u64) {
+        match table {
+            "clients" => self.clients = rows,
+            "memberships" => self.memberships = rows,
+            "visits" => self.visits = rows,
+            "services" => self.services = rows,
+            "sales" => self.sales = rows,
+            "feedback" => self.feedback = rows,
+            _ => unreachable!("{table} is not a canonical table"),
+        }
+    }
 }
 
 /// The whole export: the six files, and what they need to print dates and staff.

@@ -15,15 +15,14 @@
 //! bought their car elsewhere and only service it here. Mileage grows ~15,000 km a year per
 //! car, at each owner's own pace.
 
-use super::{mapping_preamble, table_header, Base, Profile};
+use super::{
+    mapping_preamble, table_header, write_answers, Answer, Base, Business, Out, Profile, Survey,
+};
 use crate::behaviour::{pick, pick_weighted};
-use crate::calendar::{date_of, day_of, Calendar, Day};
+use crate::calendar::{date_of, Calendar, Day};
 use crate::ids::document_number;
 use crate::mapping::{col, contact_lines, gender_line, value_map, MappingInfo};
 use crate::names::{self, Person};
-use crate::writer::{CsvFile, RowCounts};
-use crate::Config;
-use anyhow::{Context, Result};
 use chrono::Datelike;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -399,74 +398,41 @@ struct Car {
     km_per_day: f32,
 }
 
-struct FeedbackRow {
-    day: Day,
-    score: u8,
-    comment: String,
-}
-
 #[derive(Default)]
-struct Scratch {
+pub(crate) struct Scratch {
     cars: Vec<Car>,
     visits: Vec<Visit>,
     sales: Vec<Sale>,
-    feedback: Vec<FeedbackRow>,
+    feedback: Vec<Answer>,
     /// The last odometer reading written per car.
     km: Vec<u32>,
 }
 
-struct Out {
-    clients: CsvFile,
-    sales: CsvFile,
-    visits: CsvFile,
-    feedback: CsvFile,
-    cal: Calendar,
-}
+/// The dealer: [`Business`] hooks for the shared run.
+pub(crate) struct AutoService;
 
-/// Write the dealer's export and mapping into `cfg.out` (an empty directory).
-pub(crate) fn write(cfg: &Config, club: &crate::club::Club) -> Result<RowCounts> {
-    let as_of = day_of(cfg.as_of);
-    let base = Base::new(
-        cfg.seed,
-        cfg.clients,
-        as_of,
-        Profile::AutoService,
-        RARE_SOURCES,
-    );
-    let f = |name: &str, header: &[&str]| {
-        CsvFile::create(&cfg.out.join(name), cfg.encoding, header)
-            .with_context(|| format!("cannot create {name} in {}", cfg.out.display()))
-    };
-    let mut out = Out {
-        clients: f(CLIENTS_FILE, CLIENTS_HEADER)?,
-        sales: f(SALES_FILE, SALES_HEADER)?,
-        visits: f(VISITS_FILE, VISITS_HEADER)?,
-        feedback: f(FEEDBACK_FILE, FEEDBACK_HEADER)?,
-        cal: Calendar::new(as_of - SALES_HISTORY_DAYS - 60, as_of + 1),
-    };
-    let mut sc = Scratch::default();
-    for idx in 0..cfg.clients {
-        simulate(&base, idx, &mut sc, &mut out)
-            .with_context(|| format!("writing client {}", client_id(idx)))?;
+impl Business for AutoService {
+    const PROFILE: Profile = Profile::AutoService;
+    const HEADERS: &'static [&'static [&'static str]] =
+        &[CLIENTS_HEADER, SALES_HEADER, VISITS_HEADER, FEEDBACK_HEADER];
+    const RARE_SOURCES: &'static [(&'static str, u64)] = RARE_SOURCES;
+    type Scratch = Scratch;
+
+    fn calendar(as_of: Day) -> Calendar {
+        Calendar::new(as_of - SALES_HISTORY_DAYS - 60, as_of + 1)
     }
-    let counts = RowCounts {
-        clients: out.clients.finish()?,
-        memberships: 0,
-        visits: out.visits.finish()?,
-        services: 0,
-        sales: out.sales.finish()?,
-        feedback: out.feedback.finish()?,
-    };
-    let text = mapping_toml(&MappingInfo {
-        encoding: cfg.encoding,
-        clients: cfg.clients,
-        seed: cfg.seed,
-        as_of: &cfg.as_of.format("%Y-%m-%d").to_string(),
-        club,
-        knobs: base.knobs,
-    });
-    std::fs::write(cfg.out.join(crate::MAPPING_FILE), text).context("writing mapping.toml")?;
-    Ok(counts)
+
+    fn client_label(idx: u64) -> String {
+        format!("client {}", client_id(idx))
+    }
+
+    fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Result<()> {
+        simulate(base, idx, sc, out)
+    }
+
+    fn mapping_toml(info: &MappingInfo) -> String {
+        mapping_toml(info)
+    }
 }
 
 /// 1C-style client codes: "00-00000001".
@@ -669,7 +635,10 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
 
     // --- write ---
     let cal = &out.cal;
-    let f = &mut out.clients;
+    let [clients, sales, visits, feedback] = &mut out.files[..] else {
+        unreachable!("the dealer writes four files")
+    };
+    let f = &mut *clients;
     f.plain(&id);
     f.text(&person.full_name());
     f.date(cal, birth);
@@ -687,7 +656,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
 
     sc.sales.sort_by_key(|s| (s.day, s.minute));
     for (k, s) in sc.sales.iter().enumerate() {
-        let f = &mut out.sales;
+        let f = &mut *sales;
         f.padded(
             document_number(base.seed, 0x6175_7361, idx, k as u64, 10_000, 11),
             11,
@@ -711,7 +680,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
     sc.km.clear();
     sc.km.resize(sc.cars.len(), 0);
     for v in &sc.visits {
-        let f = &mut out.visits;
+        let f = &mut *visits;
         let car = &sc.cars[v.car];
         let mileage = v.mileage.max(sc.km[v.car]);
         sc.km[v.car] = mileage;
@@ -726,16 +695,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
         f.end_row()?;
     }
 
-    sc.feedback.sort_by_key(|x| x.day);
-    for x in &sc.feedback {
-        let f = &mut out.feedback;
-        f.plain(&id);
-        f.date(cal, x.day);
-        f.uint(x.score as u64);
-        f.text(&x.comment);
-        f.end_row()?;
-    }
-    Ok(())
+    write_answers(feedback, cal, &id, &mut sc.feedback)
 }
 
 fn new_car(rng: &mut ChaCha8Rng, model: usize, bought: Day) -> Car {
@@ -981,17 +941,19 @@ fn service_car(
     }
 }
 
-fn feedback(rng: &mut ChaCha8Rng, day: Day, satisfaction: f32) -> FeedbackRow {
-    let noise = (rng.random::<f32>() + rng.random::<f32>() - 1.0) * 3.0;
-    let score = (5.5 + 4.5 * satisfaction + noise).round().clamp(0.0, 10.0) as u8;
-    let mut comment = String::new();
-    if rng.random_bool(0.4) {
-        let pool = match score {
-            9..=10 => PRAISE,
-            7..=8 => NEUTRAL,
-            _ => COMPLAINTS,
-        };
-        comment.push_str(pick(rng, pool));
+/// CSI surveys after a purchase or a visit: the score follows the owner's satisfaction.
+const SURVEY: Survey = Survey {
+    base: 5.5,
+    slope: 4.5,
+    penalty: 0.0,
+    comment_p: 0.4,
+    praise: PRAISE,
+    neutral: NEUTRAL,
+    complaints: COMPLAINTS,
+};
+
+fn feedback(rng: &mut ChaCha8Rng, day: Day, satisfaction: f32) -> Answer {
+    SURVEY.answer(rng, day, satisfaction, false, |rng, score, comment| {
         if score >= 9 && rng.random_bool(0.2) {
             let _ = write!(
                 comment,
@@ -999,12 +961,7 @@ fn feedback(rng: &mut ChaCha8Rng, day: Day, satisfaction: f32) -> FeedbackRow {
                 Person::random(rng, false).short_name()
             );
         }
-    }
-    FeedbackRow {
-        day,
-        score,
-        comment,
-    }
+    })
 }
 
 /// The mapping text.

@@ -15,15 +15,14 @@
 //! upgrades, indexation), are sometimes neglected by their account manager for months, and
 //! churn when their health — which also drives their NPS answers — runs low; a few come back.
 
-use super::{mapping_preamble, table_header, Base, Profile};
+use super::{
+    mapping_preamble, table_header, write_answers, Answer, Base, Business, Out, Profile, Survey,
+};
 use crate::behaviour::{minute_in, pick, pick_weighted};
 use crate::calendar::{date_of, day_of, end_after_months, weekday_index, Calendar, Day};
 use crate::ids::document_number;
 use crate::mapping::{col, contact_lines, value_map, MappingInfo};
 use crate::names::{self, Person};
-use crate::writer::{CsvFile, RowCounts};
-use crate::Config;
-use anyhow::{Context, Result};
 use chrono::{Datelike, NaiveDate};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -258,74 +257,44 @@ struct Contact {
     kind: &'static str,
 }
 
-struct Nps {
-    day: Day,
-    score: u8,
-    comment: String,
-}
-
 #[derive(Default)]
-struct Scratch {
+pub(crate) struct Scratch {
     contracts: Vec<Contract>,
     invoices: Vec<Invoice>,
     contacts: Vec<Contact>,
-    nps: Vec<Nps>,
+    nps: Vec<Answer>,
 }
 
-struct Out {
-    accounts: CsvFile,
-    contracts: CsvFile,
-    invoices: CsvFile,
-    contacts: CsvFile,
-    nps: CsvFile,
-    cal: Calendar,
-}
+/// The IT company: [`Business`] hooks for the shared run.
+pub(crate) struct B2bService;
 
-/// Write the company's export and mapping into `cfg.out` (an empty directory).
-pub(crate) fn write(cfg: &Config, club: &crate::club::Club) -> Result<RowCounts> {
-    let as_of = day_of(cfg.as_of);
-    let base = Base::new(
-        cfg.seed,
-        cfg.clients,
-        as_of,
-        Profile::B2bService,
-        RARE_SOURCES,
-    );
-    let f = |name: &str, header: &[&str]| {
-        CsvFile::create(&cfg.out.join(name), cfg.encoding, header)
-            .with_context(|| format!("cannot create {name} in {}", cfg.out.display()))
-    };
-    let mut out = Out {
-        accounts: f(ACCOUNTS_FILE, ACCOUNTS_HEADER)?,
-        contracts: f(CONTRACTS_FILE, CONTRACTS_HEADER)?,
-        invoices: f(INVOICES_FILE, INVOICES_HEADER)?,
-        contacts: f(CONTACTS_FILE, CONTACTS_HEADER)?,
-        nps: f(NPS_FILE, NPS_HEADER)?,
-        cal: Calendar::new(as_of - HISTORY_DAYS - 400, as_of + 500),
-    };
-    let mut sc = Scratch::default();
-    for idx in 0..cfg.clients {
-        simulate(&base, idx, &mut sc, &mut out)
-            .with_context(|| format!("writing account {}", account_id(idx)))?;
+impl Business for B2bService {
+    const PROFILE: Profile = Profile::B2bService;
+    const HEADERS: &'static [&'static [&'static str]] = &[
+        ACCOUNTS_HEADER,
+        CONTRACTS_HEADER,
+        INVOICES_HEADER,
+        CONTACTS_HEADER,
+        NPS_HEADER,
+    ];
+    const RARE_SOURCES: &'static [(&'static str, u64)] = RARE_SOURCES;
+    type Scratch = Scratch;
+
+    fn calendar(as_of: Day) -> Calendar {
+        Calendar::new(as_of - HISTORY_DAYS - 400, as_of + 500)
     }
-    let counts = RowCounts {
-        clients: out.accounts.finish()?,
-        memberships: out.contracts.finish()?,
-        visits: out.contacts.finish()?,
-        services: 0,
-        sales: out.invoices.finish()?,
-        feedback: out.nps.finish()?,
-    };
-    let text = mapping_toml(&MappingInfo {
-        encoding: cfg.encoding,
-        clients: cfg.clients,
-        seed: cfg.seed,
-        as_of: &cfg.as_of.format("%Y-%m-%d").to_string(),
-        club,
-        knobs: base.knobs,
-    });
-    std::fs::write(cfg.out.join(crate::MAPPING_FILE), text).context("writing mapping.toml")?;
-    Ok(counts)
+
+    fn client_label(idx: u64) -> String {
+        format!("account {}", account_id(idx))
+    }
+
+    fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Result<()> {
+        simulate(base, idx, sc, out)
+    }
+
+    fn mapping_toml(info: &MappingInfo) -> String {
+        mapping_toml(info)
+    }
 }
 
 fn account_id(idx: u64) -> String {
@@ -686,7 +655,10 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
 
     // --- write ---
     let cal = &out.cal;
-    let f = &mut out.accounts;
+    let [accounts, contracts, invoices, contacts, nps] = &mut out.files[..] else {
+        unreachable!("the company writes five files")
+    };
+    let f = &mut *accounts;
     f.plain(&id);
     f.text(&name);
     f.plain(&inn);
@@ -704,7 +676,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
 
     sc.contracts.sort_by_key(|c| (c.start, c.sold, c.number));
     for c in &sc.contracts {
-        let f = &mut out.contracts;
+        let f = &mut *contracts;
         let mut number = String::with_capacity(20);
         let _ = write!(number, "Д-{}-{:09}", date_of(c.sold).year(), c.number);
         f.plain(&number);
@@ -721,7 +693,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
 
     sc.invoices.sort_by_key(|i| i.day);
     for (k, i) in sc.invoices.iter().enumerate() {
-        let f = &mut out.invoices;
+        let f = &mut *invoices;
         f.padded(
             document_number(base.seed, 0x6232_696e, idx, k as u64, 10_000, 11),
             11,
@@ -738,7 +710,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
 
     sc.contacts.sort_by_key(|c| (c.day, c.minute));
     for c in &sc.contacts {
-        let f = &mut out.contacts;
+        let f = &mut *contacts;
         f.plain(&id);
         f.datetime(cal, c.day, c.minute);
         f.plain(BRANCHES[branch]);
@@ -747,16 +719,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
         f.end_row()?;
     }
 
-    sc.nps.sort_by_key(|x| x.day);
-    for x in &sc.nps {
-        let f = &mut out.nps;
-        f.plain(&id);
-        f.date(cal, x.day);
-        f.uint(x.score as u64);
-        f.text(&x.comment);
-        f.end_row()?;
-    }
-    Ok(())
+    write_answers(nps, cal, &id, &mut sc.nps)
 }
 
 fn push_contact(rng: &mut ChaCha8Rng, sc: &mut Scratch, day: Day, kind: &'static str, as_of: Day) {
@@ -776,22 +739,24 @@ fn push_contact(rng: &mut ChaCha8Rng, sc: &mut Scratch, day: Day, kind: &'static
     });
 }
 
-fn nps(rng: &mut ChaCha8Rng, day: Day, health: f32, troubled: bool, manager: &str) -> Nps {
-    let noise = (rng.random::<f32>() + rng.random::<f32>() - 1.0) * 3.0;
-    let mut s = 6.3 + 3.9 * health + noise;
-    if troubled {
-        s -= 3.0;
-    }
-    let score = s.round().clamp(0.0, 10.0) as u8;
-    let mut comment = String::new();
-    if rng.random_bool(0.5) {
-        let pool = match score {
-            9..=10 => PRAISE,
-            7..=8 => NEUTRAL,
-            _ => COMPLAINTS,
-        };
-        comment.push_str(pick(rng, pool));
-        match rng.random_range(0..10u32) {
+/// NPS answers: the score follows the account's health, much lower when it is in trouble.
+const SURVEY: Survey = Survey {
+    base: 6.3,
+    slope: 3.9,
+    penalty: 3.0,
+    comment_p: 0.5,
+    praise: PRAISE,
+    neutral: NEUTRAL,
+    complaints: COMPLAINTS,
+};
+
+fn nps(rng: &mut ChaCha8Rng, day: Day, health: f32, troubled: bool, manager: &str) -> Answer {
+    SURVEY.answer(
+        rng,
+        day,
+        health,
+        troubled,
+        |rng, score, comment| match rng.random_range(0..10u32) {
             0 if score >= 9 => {
                 let _ = write!(comment, ". Спасибо менеджеру {manager}");
             }
@@ -800,13 +765,8 @@ fn nps(rng: &mut ChaCha8Rng, day: Day, health: f32, troubled: bool, manager: &st
                 comment.push_str(&names::phone(rng));
             }
             _ => {}
-        }
-    }
-    Nps {
-        day,
-        score,
-        comment,
-    }
+        },
+    )
 }
 
 /// The mapping text.

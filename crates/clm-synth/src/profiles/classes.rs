@@ -15,15 +15,14 @@
 //! then sets the archive date, though not always. New Year and public holidays have no
 //! lessons; September and January bring the enrolment peaks.
 
-use super::{mapping_preamble, table_header, Base, Profile};
+use super::{
+    mapping_preamble, table_header, write_answers, Answer, Base, Business, Out, Profile, Survey,
+};
 use crate::behaviour::{minute_in, pick, pick_weighted};
 use crate::calendar::{date_of, end_after_months, weekday_index, Calendar, Day};
 use crate::ids::document_number;
 use crate::mapping::{col, contact_lines, gender_line, value_map, MappingInfo};
 use crate::names::{self, feminine_surname, Person};
-use crate::writer::{CsvFile, RowCounts};
-use crate::Config;
-use anyhow::{Context, Result};
 use chrono::Datelike;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -325,71 +324,47 @@ struct Payment {
     open: bool,
 }
 
-struct Feedback {
-    day: Day,
-    score: u8,
-    comment: String,
-}
-
 /// Per-run scratch space reused for every student.
 #[derive(Default)]
-struct Scratch {
+pub(crate) struct Scratch {
     enrolments: Vec<Enrolment>,
     subs: Vec<Sub>,
     visits: Vec<Visit>,
     payments: Vec<Payment>,
-    feedback: Vec<Feedback>,
+    feedback: Vec<Answer>,
 }
 
-struct Out {
-    students: CsvFile,
-    subscriptions: CsvFile,
-    attendance: CsvFile,
-    payments: CsvFile,
-    feedback: CsvFile,
-    cal: Calendar,
-}
+/// The school: [`Business`] hooks for the shared run.
+pub(crate) struct Classes;
 
-/// Write the school's export and mapping into `cfg.out` (an empty directory).
-pub(crate) fn write(cfg: &Config, club: &crate::club::Club) -> Result<RowCounts> {
-    let as_of = crate::calendar::day_of(cfg.as_of);
-    let mut base = Base::new(cfg.seed, cfg.clients, as_of, Profile::Classes, RARE_SOURCES);
-    base.knobs = club.knobs(cfg.seed);
-    let f = |name: &str, header: &[&str]| {
-        CsvFile::create(&cfg.out.join(name), cfg.encoding, header)
-            .with_context(|| format!("cannot create {name} in {}", cfg.out.display()))
-    };
-    let mut out = Out {
-        students: f(STUDENTS_FILE, STUDENTS_HEADER)?,
-        subscriptions: f(SUBSCRIPTIONS_FILE, SUBSCRIPTIONS_HEADER)?,
-        attendance: f(ATTENDANCE_FILE, ATTENDANCE_HEADER)?,
-        payments: f(PAYMENTS_FILE, PAYMENTS_HEADER)?,
-        feedback: f(FEEDBACK_FILE, FEEDBACK_HEADER)?,
-        cal: Calendar::new(as_of - HISTORY_DAYS - 31, as_of + 62),
-    };
-    let mut sc = Scratch::default();
-    for idx in 0..cfg.clients {
-        simulate(&base, idx, &mut sc, &mut out)
-            .with_context(|| format!("writing student {}", idx + 1))?;
+impl Business for Classes {
+    const PROFILE: Profile = Profile::Classes;
+    const HEADERS: &'static [&'static [&'static str]] = &[
+        STUDENTS_HEADER,
+        SUBSCRIPTIONS_HEADER,
+        ATTENDANCE_HEADER,
+        PAYMENTS_HEADER,
+        FEEDBACK_HEADER,
+    ];
+    const RARE_SOURCES: &'static [(&'static str, u64)] = RARE_SOURCES;
+    const KNOBS: bool = true;
+    type Scratch = Scratch;
+
+    fn calendar(as_of: Day) -> Calendar {
+        Calendar::new(as_of - HISTORY_DAYS - 31, as_of + 62)
     }
-    let counts = RowCounts {
-        clients: out.students.finish()?,
-        memberships: out.subscriptions.finish()?,
-        visits: out.attendance.finish()?,
-        services: 0,
-        sales: out.payments.finish()?,
-        feedback: out.feedback.finish()?,
-    };
-    let text = mapping_toml(&MappingInfo {
-        encoding: cfg.encoding,
-        clients: cfg.clients,
-        seed: cfg.seed,
-        as_of: &cfg.as_of.format("%Y-%m-%d").to_string(),
-        club,
-        knobs: base.knobs,
-    });
-    std::fs::write(cfg.out.join(crate::MAPPING_FILE), text).context("writing mapping.toml")?;
-    Ok(counts)
+
+    fn client_label(idx: u64) -> String {
+        format!("student {}", idx + 1)
+    }
+
+    fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Result<()> {
+        simulate(base, idx, sc, out)
+    }
+
+    fn mapping_toml(info: &MappingInfo) -> String {
+        mapping_toml(info)
+    }
 }
 
 fn registration_day(rng: &mut ChaCha8Rng, first: Day, last: Day) -> Day {
@@ -696,7 +671,10 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
 
     // --- write ---
     let cal = &out.cal;
-    let f = &mut out.students;
+    let [students, subscriptions, attendance, payments, feedback] = &mut out.files[..] else {
+        unreachable!("the school writes five files")
+    };
+    let f = &mut *students;
     f.plain(&id);
     f.text(&student.full_name());
     f.date(cal, birth);
@@ -719,7 +697,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
 
     sc.subs.sort_by_key(|s| (s.start, s.sold, s.number));
     for s in &sc.subs {
-        let f = &mut out.subscriptions;
+        let f = &mut *subscriptions;
         f.padded(s.number, 10);
         f.plain(&id);
         f.plain(BRANCHES[branch]);
@@ -736,7 +714,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
 
     sc.visits.sort_by_key(|v| (v.day, v.minute));
     for v in &sc.visits {
-        let f = &mut out.attendance;
+        let f = &mut *attendance;
         f.plain(&id);
         f.datetime(cal, v.day, v.minute);
         f.plain(BRANCHES[branch]);
@@ -750,7 +728,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
 
     sc.payments.sort_by_key(|p| (p.day, p.minute));
     for (k, p) in sc.payments.iter().enumerate() {
-        let f = &mut out.payments;
+        let f = &mut *payments;
         f.padded(
             document_number(base.seed, 0x636c_7061, idx, k as u64, 10_000, 11),
             11,
@@ -765,16 +743,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
         f.end_row()?;
     }
 
-    sc.feedback.sort_by_key(|x| x.day);
-    for x in &sc.feedback {
-        let f = &mut out.feedback;
-        f.plain(&id);
-        f.date(cal, x.day);
-        f.uint(x.score as u64);
-        f.text(&x.comment);
-        f.end_row()?;
-    }
-    Ok(())
+    write_answers(feedback, cal, &id, &mut sc.feedback)
 }
 
 /// Whether an invoice of `day` is still unpaid at the as-of date: a share of the recent ones,
@@ -983,31 +952,24 @@ fn enrol(base: &Base, rng: &mut ChaCha8Rng, sc: &mut Scratch, k: usize, idx: u64
     }
 }
 
-fn feedback(rng: &mut ChaCha8Rng, day: Day, attend: f32, leaving: bool) -> Feedback {
-    let noise = (rng.random::<f32>() + rng.random::<f32>() - 1.0) * 3.0;
-    let mut s = 2.0 + 9.0 * attend + noise;
-    if leaving {
-        s -= 2.5;
-    }
-    let score = s.round().clamp(0.0, 10.0) as u8;
-    let mut comment = String::new();
-    if rng.random_bool(0.45) {
-        let pool = match score {
-            9..=10 => PRAISE,
-            7..=8 => NEUTRAL,
-            _ => COMPLAINTS,
-        };
-        comment.push_str(pick(rng, pool));
+/// Satisfaction surveys: the score follows attendance, lower for those about to leave.
+const SURVEY: Survey = Survey {
+    base: 2.0,
+    slope: 9.0,
+    penalty: 2.5,
+    comment_p: 0.45,
+    praise: PRAISE,
+    neutral: NEUTRAL,
+    complaints: COMPLAINTS,
+};
+
+fn feedback(rng: &mut ChaCha8Rng, day: Day, attend: f32, leaving: bool) -> Answer {
+    SURVEY.answer(rng, day, attend, leaving, |rng, score, comment| {
         if score <= 6 && rng.random_bool(0.15) {
             comment.push_str(". Перезвоните: ");
             comment.push_str(&names::phone(rng));
         }
-    }
-    Feedback {
-        day,
-        score,
-        comment,
-    }
+    })
 }
 
 /// The mapping text.

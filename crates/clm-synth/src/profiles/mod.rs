@@ -18,13 +18,18 @@ pub mod auto_service;
 pub mod b2b_service;
 pub mod classes;
 
-use crate::behaviour::{rare_assignments, rare_lookup};
-use crate::calendar::Day;
+use crate::behaviour::{pick, rare_assignments, rare_lookup};
+use crate::calendar::{Calendar, Day};
+use crate::club::Club;
 use crate::ids::splitmix;
 use crate::mapping::{toml_str, MappingInfo};
-use rand::SeedableRng;
+use crate::writer::{CsvFile, RowCounts};
+use crate::Config;
+use anyhow::{Context, Result};
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::fmt::Write as _;
+use std::io;
 
 /// Which business the export imitates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -134,6 +139,151 @@ impl Base {
     pub fn rare_source(&self, idx: u64) -> Option<&'static str> {
         rare_lookup(&self.rare, idx)
     }
+}
+
+/// What a business supplies to the shared run ([`run`]): its files and headers, the days its
+/// calendar formats, how one client's life goes and how its mapping reads. The rest — opening
+/// the files, one RNG stream per client, streaming client by client, counting rows, writing
+/// the mapping — is the same for every business.
+pub(crate) trait Business {
+    const PROFILE: Profile;
+    /// The header of each file of [`Profile::files`], in that order.
+    const HEADERS: &'static [&'static [&'static str]];
+    /// Lead sources handed to a few clients whatever the size (for the `rare_k` rule).
+    const RARE_SOURCES: &'static [(&'static str, u64)];
+    /// Whether the club's behaviour knobs (`--club`, `--spread`) apply.
+    const KNOBS: bool = false;
+    /// Per-run scratch space reused for every client.
+    type Scratch: Default;
+    /// The calendar window every event falls in, around the as-of date.
+    fn calendar(as_of: Day) -> Calendar;
+    /// How an error names client `idx` ("student 17").
+    fn client_label(idx: u64) -> String;
+    /// Simulates client `idx` and writes its rows into `out.files` (in [`Profile::files`]
+    /// order).
+    fn simulate(base: &Base, idx: u64, sc: &mut Self::Scratch, out: &mut Out) -> io::Result<()>;
+    fn mapping_toml(info: &MappingInfo) -> String;
+}
+
+/// The open files of a run, in [`Profile::files`] order, and the calendar that prints dates.
+pub(crate) struct Out {
+    pub files: Vec<CsvFile>,
+    pub cal: Calendar,
+}
+
+/// Writes business `B`'s export and mapping into `cfg.out` (an empty directory).
+pub(crate) fn run<B: Business>(cfg: &Config, club: &Club) -> Result<RowCounts> {
+    let as_of = crate::calendar::day_of(cfg.as_of);
+    let mut base = Base::new(cfg.seed, cfg.clients, as_of, B::PROFILE, B::RARE_SOURCES);
+    if B::KNOBS {
+        base.knobs = club.knobs(cfg.seed);
+    }
+    let tables = B::PROFILE.files();
+    debug_assert_eq!(tables.len(), B::HEADERS.len());
+    let files = tables
+        .iter()
+        .zip(B::HEADERS)
+        .map(|(&(_, name), header)| {
+            CsvFile::create(&cfg.out.join(name), cfg.encoding, header)
+                .with_context(|| format!("cannot create {name} in {}", cfg.out.display()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut out = Out {
+        files,
+        cal: B::calendar(as_of),
+    };
+    let mut sc = B::Scratch::default();
+    for idx in 0..cfg.clients {
+        B::simulate(&base, idx, &mut sc, &mut out)
+            .with_context(|| format!("writing {}", B::client_label(idx)))?;
+    }
+    let mut counts = RowCounts::default();
+    for (&(table, _), f) in tables.iter().zip(out.files) {
+        counts.set(table, f.finish()?);
+    }
+    let text = B::mapping_toml(&MappingInfo {
+        encoding: cfg.encoding,
+        clients: cfg.clients,
+        seed: cfg.seed,
+        as_of: &cfg.as_of.format("%Y-%m-%d").to_string(),
+        club,
+        knobs: base.knobs,
+    });
+    std::fs::write(cfg.out.join(crate::MAPPING_FILE), text).context("writing mapping.toml")?;
+    Ok(counts)
+}
+
+/// How a business's survey answers go: the score is `base + slope × x` (x: the client's
+/// satisfaction, attendance or health in 0…1) plus noise in −3…3, less `penalty` for a client
+/// on the way out, rounded into 0…10; a comment from the pool that fits the score comes with
+/// probability `comment_p`, and the business may add to it.
+pub(crate) struct Survey {
+    pub base: f32,
+    pub slope: f32,
+    pub penalty: f32,
+    pub comment_p: f64,
+    pub praise: &'static [&'static str],
+    pub neutral: &'static [&'static str],
+    pub complaints: &'static [&'static str],
+}
+
+/// One survey answer (feedback, CSI, NPS).
+pub(crate) struct Answer {
+    pub day: Day,
+    pub score: u8,
+    pub comment: String,
+}
+
+impl Survey {
+    /// An answer on `day`; `more` appends to a comment that was written (score, text).
+    pub fn answer<R: Rng>(
+        &self,
+        rng: &mut R,
+        day: Day,
+        x: f32,
+        leaving: bool,
+        more: impl FnOnce(&mut R, u8, &mut String),
+    ) -> Answer {
+        let noise = (rng.random::<f32>() + rng.random::<f32>() - 1.0) * 3.0;
+        let mut s = self.base + self.slope * x + noise;
+        if leaving {
+            s -= self.penalty;
+        }
+        let score = s.round().clamp(0.0, 10.0) as u8;
+        let mut comment = String::new();
+        if rng.random_bool(self.comment_p) {
+            let pool = match score {
+                9..=10 => self.praise,
+                7..=8 => self.neutral,
+                _ => self.complaints,
+            };
+            comment.push_str(pick(rng, pool));
+            more(rng, score, &mut comment);
+        }
+        Answer {
+            day,
+            score,
+            comment,
+        }
+    }
+}
+
+/// Writes a client's survey answers in date order: client id, date, score, comment.
+pub(crate) fn write_answers(
+    f: &mut CsvFile,
+    cal: &Calendar,
+    id: &str,
+    answers: &mut [Answer],
+) -> io::Result<()> {
+    answers.sort_by_key(|x| x.day);
+    for x in answers.iter() {
+        f.plain(id);
+        f.date(cal, x.day);
+        f.uint(x.score as u64);
+        f.text(&x.comment);
+        f.end_row()?;
+    }
+    Ok(())
 }
 
 /// The opening of every profile's mapping: provenance, the synthetic-data warning, what is

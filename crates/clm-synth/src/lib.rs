@@ -103,17 +103,19 @@ pub fn generate_club(cfg: &Config, profile: Profile, club: &Club) -> Result<RowC
     if let Some(name) = &club.name {
         club::check_name(name).map_err(|m| anyhow::anyhow!("--club: {m}"))?;
     }
-    let write = match profile {
-        Profile::Fitness => return generate_fitness(cfg, club),
-        Profile::Classes => profiles::run::<profiles::classes::Classes>,
-        Profile::AutoService => profiles::run::<profiles::auto_service::AutoService>,
-        Profile::B2bService => profiles::run::<profiles::b2b_service::B2bService>,
-    };
+    if profile == Profile::Fitness {
+        return generate_fitness(cfg, club);
+    }
     if cfg.clients == 0 || cfg.clients > MAX_CLIENTS {
         bail!("--clients must be between 1 and {MAX_CLIENTS}");
     }
     prepare_dir(&cfg.out)?;
-    let counts = write(cfg, club)?;
+    let counts = match profile {
+        Profile::Fitness => unreachable!("written above"),
+        Profile::Classes => profiles::run(&profiles::classes::BUSINESS, cfg, club)?,
+        Profile::AutoService => profiles::run(&profiles::auto_service::BUSINESS, cfg, club)?,
+        Profile::B2bService => profiles::run(&profiles::b2b_service::BUSINESS, cfg, club)?,
+    };
     Ok(counts)
 }
 
@@ -142,7 +144,7 @@ fn generate_fitness(cfg: &Config, club: &Club) -> Result<RowCounts> {
     let mut scratch = behaviour::Scratch::default();
     for idx in 0..cfg.clients {
         behaviour::simulate(&ctx, idx, &mut scratch, &mut export)
-            .with_context(|| format!("writing client {:07}", idx + 1))?;
+            .with_context(|| format!("writing {}", Profile::Fitness.client_label(idx)))?;
     }
     let counts = export.finish().context("finishing the CSV files")?;
 

@@ -19,7 +19,7 @@ use super::{
     mapping_preamble, table_header, write_answers, Answer, Base, Business, Out, Profile, Survey,
 };
 use crate::behaviour::{pick, pick_weighted};
-use crate::calendar::{date_of, Calendar, Day};
+use crate::calendar::{date_of, Day};
 use crate::ids::document_number;
 use crate::mapping::{col, contact_lines, gender_line, value_map, MappingInfo};
 use crate::names::{self, Person};
@@ -326,7 +326,7 @@ const SERVICE_SOURCES: &[(&str, u32)] = &[
     ("Визит в салон", 10),
 ];
 /// Each used by at most 4 clients whatever the dealer's size (below `rare_k` = 5).
-const RARE_SOURCES: &[(&str, u64)] = &[
+pub(crate) const RARE_SOURCES: &[(&str, u64)] = &[
     ("Автосалон «Моторшоу»", 4),
     ("Радио", 3),
     ("Корпоративный парк", 2),
@@ -408,35 +408,16 @@ pub(crate) struct Scratch {
     km: Vec<u32>,
 }
 
-/// The dealer: [`Business`] hooks for the shared run.
-pub(crate) struct AutoService;
-
-impl Business for AutoService {
-    const PROFILE: Profile = Profile::AutoService;
-    const HEADERS: &'static [&'static [&'static str]] =
-        &[CLIENTS_HEADER, SALES_HEADER, VISITS_HEADER, FEEDBACK_HEADER];
-    const RARE_SOURCES: &'static [(&'static str, u64)] = RARE_SOURCES;
-    type Scratch = Scratch;
-
-    fn calendar(as_of: Day) -> Calendar {
-        Calendar::new(as_of - SALES_HISTORY_DAYS - 60, as_of + 1)
-    }
-
-    fn client_label(idx: u64) -> String {
-        format!("client {}", client_id(idx))
-    }
-
-    fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Result<()> {
-        simulate(base, idx, sc, out)
-    }
-
-    fn mapping_toml(info: &MappingInfo) -> String {
-        mapping_toml(info)
-    }
-}
+/// The dealer: what the shared run needs.
+pub(crate) const BUSINESS: Business<Scratch> = Business {
+    profile: Profile::AutoService,
+    headers: &[CLIENTS_HEADER, SALES_HEADER, VISITS_HEADER, FEEDBACK_HEADER],
+    simulate,
+    mapping_toml,
+};
 
 /// 1C-style client codes: "00-00000001".
-fn client_id(idx: u64) -> String {
+pub(crate) fn client_id(idx: u64) -> String {
     format!("00-{:08}", idx + 1)
 }
 

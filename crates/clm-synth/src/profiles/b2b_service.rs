@@ -19,7 +19,7 @@ use super::{
     mapping_preamble, table_header, write_answers, Answer, Base, Business, Out, Profile, Survey,
 };
 use crate::behaviour::{minute_in, pick, pick_weighted};
-use crate::calendar::{date_of, day_of, end_after_months, weekday_index, Calendar, Day};
+use crate::calendar::{date_of, day_of, end_after_months, weekday_index, Day};
 use crate::ids::document_number;
 use crate::mapping::{col, contact_lines, value_map, MappingInfo};
 use crate::names::{self, Person};
@@ -190,7 +190,7 @@ const LEAD_SOURCES: &[(&str, u32)] = &[
     ("Партнёр", 7),
 ];
 /// Each used by at most 4 accounts whatever the company's size (below `rare_k` = 5).
-const RARE_SOURCES: &[(&str, u64)] = &[
+pub(crate) const RARE_SOURCES: &[(&str, u64)] = &[
     ("Конференция «ИТ-Урал»", 4),
     ("Радио", 3),
     ("Отраслевой каталог", 2),
@@ -265,39 +265,21 @@ pub(crate) struct Scratch {
     nps: Vec<Answer>,
 }
 
-/// The IT company: [`Business`] hooks for the shared run.
-pub(crate) struct B2bService;
-
-impl Business for B2bService {
-    const PROFILE: Profile = Profile::B2bService;
-    const HEADERS: &'static [&'static [&'static str]] = &[
+/// The IT company: what the shared run needs.
+pub(crate) const BUSINESS: Business<Scratch> = Business {
+    profile: Profile::B2bService,
+    headers: &[
         ACCOUNTS_HEADER,
         CONTRACTS_HEADER,
         INVOICES_HEADER,
         CONTACTS_HEADER,
         NPS_HEADER,
-    ];
-    const RARE_SOURCES: &'static [(&'static str, u64)] = RARE_SOURCES;
-    type Scratch = Scratch;
+    ],
+    simulate,
+    mapping_toml,
+};
 
-    fn calendar(as_of: Day) -> Calendar {
-        Calendar::new(as_of - HISTORY_DAYS - 400, as_of + 500)
-    }
-
-    fn client_label(idx: u64) -> String {
-        format!("account {}", account_id(idx))
-    }
-
-    fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Result<()> {
-        simulate(base, idx, sc, out)
-    }
-
-    fn mapping_toml(info: &MappingInfo) -> String {
-        mapping_toml(info)
-    }
-}
-
-fn account_id(idx: u64) -> String {
+pub(crate) fn account_id(idx: u64) -> String {
     format!("К{:07}", idx + 1)
 }
 

@@ -19,7 +19,7 @@ use super::{
     mapping_preamble, table_header, write_answers, Answer, Base, Business, Out, Profile, Survey,
 };
 use crate::behaviour::{minute_in, pick, pick_weighted};
-use crate::calendar::{date_of, end_after_months, weekday_index, Calendar, Day};
+use crate::calendar::{date_of, end_after_months, weekday_index, Day};
 use crate::ids::document_number;
 use crate::mapping::{col, contact_lines, gender_line, value_map, MappingInfo};
 use crate::names::{self, feminine_surname, Person};
@@ -218,7 +218,7 @@ const LEAD_SOURCES: &[(&str, u32)] = &[
 ];
 
 /// Each used by at most 4 students whatever the school size (below `rare_k` = 5).
-const RARE_SOURCES: &[(&str, u64)] = &[
+pub(crate) const RARE_SOURCES: &[(&str, u64)] = &[
     ("Радио", 4),
     ("Выставка «Образование»", 3),
     ("Партнёрский детский сад", 2),
@@ -334,38 +334,19 @@ pub(crate) struct Scratch {
     feedback: Vec<Answer>,
 }
 
-/// The school: [`Business`] hooks for the shared run.
-pub(crate) struct Classes;
-
-impl Business for Classes {
-    const PROFILE: Profile = Profile::Classes;
-    const HEADERS: &'static [&'static [&'static str]] = &[
+/// The school: what the shared run needs.
+pub(crate) const BUSINESS: Business<Scratch> = Business {
+    profile: Profile::Classes,
+    headers: &[
         STUDENTS_HEADER,
         SUBSCRIPTIONS_HEADER,
         ATTENDANCE_HEADER,
         PAYMENTS_HEADER,
         FEEDBACK_HEADER,
-    ];
-    const RARE_SOURCES: &'static [(&'static str, u64)] = RARE_SOURCES;
-    const KNOBS: bool = true;
-    type Scratch = Scratch;
-
-    fn calendar(as_of: Day) -> Calendar {
-        Calendar::new(as_of - HISTORY_DAYS - 31, as_of + 62)
-    }
-
-    fn client_label(idx: u64) -> String {
-        format!("student {}", idx + 1)
-    }
-
-    fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Result<()> {
-        simulate(base, idx, sc, out)
-    }
-
-    fn mapping_toml(info: &MappingInfo) -> String {
-        mapping_toml(info)
-    }
-}
+    ],
+    simulate,
+    mapping_toml,
+};
 
 fn registration_day(rng: &mut ChaCha8Rng, first: Day, last: Day) -> Day {
     loop {

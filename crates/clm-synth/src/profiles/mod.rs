@@ -94,6 +94,46 @@ impl Profile {
             Profile::B2bService => b2b_service::UNMAPPED,
         }
     }
+
+    /// Lead sources handed to a few clients whatever the size (for the `rare_k` rule).
+    fn rare_sources(self) -> &'static [(&'static str, u64)] {
+        match self {
+            Profile::Fitness => crate::model::RARE_SOURCES,
+            Profile::Classes => classes::RARE_SOURCES,
+            Profile::AutoService => auto_service::RARE_SOURCES,
+            Profile::B2bService => b2b_service::RARE_SOURCES,
+        }
+    }
+
+    /// Whether the club's behaviour knobs (`--club`, `--spread`) apply.
+    pub fn has_knobs(self) -> bool {
+        matches!(self, Profile::Fitness | Profile::Classes)
+    }
+
+    /// The calendar window every event of a run falls in, around the as-of date: the
+    /// history, and what an export of that day holds after it (cards, contracts sold ahead).
+    fn calendar(self, as_of: Day) -> Calendar {
+        match self {
+            Profile::Fitness => crate::behaviour::calendar_for(as_of),
+            Profile::Classes => Calendar::new(as_of - classes::HISTORY_DAYS - 31, as_of + 62),
+            Profile::AutoService => {
+                Calendar::new(as_of - auto_service::SALES_HISTORY_DAYS - 60, as_of + 1)
+            }
+            Profile::B2bService => {
+                Calendar::new(as_of - b2b_service::HISTORY_DAYS - 400, as_of + 500)
+            }
+        }
+    }
+
+    /// How an error names client `idx` ("student 17", "account К0000017").
+    pub(crate) fn client_label(self, idx: u64) -> String {
+        match self {
+            Profile::Fitness => format!("client {:07}", idx + 1),
+            Profile::Classes => format!("student {}", idx + 1),
+            Profile::AutoService => format!("client {}", auto_service::client_id(idx)),
+            Profile::B2bService => format!("account {}", b2b_service::account_id(idx)),
+        }
+    }
 }
 
 /// What every client's simulation of a profile shares.
@@ -141,28 +181,19 @@ impl Base {
     }
 }
 
-/// What a business supplies to the shared run ([`run`]): its files and headers, the days its
-/// calendar formats, how one client's life goes and how its mapping reads. The rest — opening
-/// the files, one RNG stream per client, streaming client by client, counting rows, writing
-/// the mapping — is the same for every business.
-pub(crate) trait Business {
-    const PROFILE: Profile;
+/// What a business supplies to the shared run ([`run`]) besides its [`Profile`] data (files,
+/// rare sources, calendar window, client label): the headers, how one client's life goes
+/// and how its mapping reads. The rest — opening the files, one RNG stream per client,
+/// streaming client by client, counting rows, writing the mapping — is the same for every
+/// business.
+pub(crate) struct Business<S> {
+    pub profile: Profile,
     /// The header of each file of [`Profile::files`], in that order.
-    const HEADERS: &'static [&'static [&'static str]];
-    /// Lead sources handed to a few clients whatever the size (for the `rare_k` rule).
-    const RARE_SOURCES: &'static [(&'static str, u64)];
-    /// Whether the club's behaviour knobs (`--club`, `--spread`) apply.
-    const KNOBS: bool = false;
-    /// Per-run scratch space reused for every client.
-    type Scratch: Default;
-    /// The calendar window every event falls in, around the as-of date.
-    fn calendar(as_of: Day) -> Calendar;
-    /// How an error names client `idx` ("student 17").
-    fn client_label(idx: u64) -> String;
+    pub headers: &'static [&'static [&'static str]],
     /// Simulates client `idx` and writes its rows into `out.files` (in [`Profile::files`]
-    /// order).
-    fn simulate(base: &Base, idx: u64, sc: &mut Self::Scratch, out: &mut Out) -> io::Result<()>;
-    fn mapping_toml(info: &MappingInfo) -> String;
+    /// order), with scratch space `S` reused for every client.
+    pub simulate: fn(&Base, u64, &mut S, &mut Out) -> io::Result<()>,
+    pub mapping_toml: fn(&MappingInfo) -> String,
 }
 
 /// The open files of a run, in [`Profile::files`] order, and the calendar that prints dates.
@@ -171,18 +202,25 @@ pub(crate) struct Out {
     pub cal: Calendar,
 }
 
-/// Writes business `B`'s export and mapping into `cfg.out` (an empty directory).
-pub(crate) fn run<B: Business>(cfg: &Config, club: &Club) -> Result<RowCounts> {
+/// Writes business `b`'s export and mapping into `cfg.out` (an empty directory).
+pub(crate) fn run<S: Default>(b: &Business<S>, cfg: &Config, club: &Club) -> Result<RowCounts> {
     let as_of = crate::calendar::day_of(cfg.as_of);
-    let mut base = Base::new(cfg.seed, cfg.clients, as_of, B::PROFILE, B::RARE_SOURCES);
-    if B::KNOBS {
+    let profile = b.profile;
+    let mut base = Base::new(
+        cfg.seed,
+        cfg.clients,
+        as_of,
+        profile,
+        profile.rare_sources(),
+    );
+    if profile.has_knobs() {
         base.knobs = club.knobs(cfg.seed);
     }
-    let tables = B::PROFILE.files();
-    debug_assert_eq!(tables.len(), B::HEADERS.len());
+    let tables = profile.files();
+    debug_assert_eq!(tables.len(), b.headers.len());
     let files = tables
         .iter()
-        .zip(B::HEADERS)
+        .zip(b.headers)
         .map(|(&(_, name), header)| {
             CsvFile::create(&cfg.out.join(name), cfg.encoding, header)
                 .with_context(|| format!("cannot create {name} in {}", cfg.out.display()))
@@ -190,18 +228,18 @@ pub(crate) fn run<B: Business>(cfg: &Config, club: &Club) -> Result<RowCounts> {
         .collect::<Result<Vec<_>>>()?;
     let mut out = Out {
         files,
-        cal: B::calendar(as_of),
+        cal: profile.calendar(as_of),
     };
-    let mut sc = B::Scratch::default();
+    let mut sc = S::default();
     for idx in 0..cfg.clients {
-        B::simulate(&base, idx, &mut sc, &mut out)
-            .with_context(|| format!("writing {}", B::client_label(idx)))?;
+        (b.simulate)(&base, idx, &mut sc, &mut out)
+            .with_context(|| format!("writing {}", profile.client_label(idx)))?;
     }
     let mut counts = RowCounts::default();
     for (&(table, _), f) in tables.iter().zip(out.files) {
         counts.set(table, f.finish()?);
     }
-    let text = B::mapping_toml(&MappingInfo {
+    let text = (b.mapping_toml)(&MappingInfo {
         encoding: cfg.encoding,
         clients: cfg.clients,
         seed: cfg.seed,

@@ -459,24 +459,23 @@ impl Life<'_> {
                 staff: manager,
             });
 
+            let branch = self.branch;
+            let card_row = move |status, freeze_days| MembershipRow {
+                number,
+                branch,
+                product,
+                sold,
+                start,
+                end,
+                price,
+                status,
+                freeze_days,
+            };
             // A few cards are annulled soon after the sale (a mistaken product, a refund):
             // never the first, so the starter package always has a real card to hang on.
             if !first && rng.random_bool(0.045) {
                 let cancel_day = (sold + rng.random_range(0..=10)).min(as_of);
-                sink.membership(
-                    self.id,
-                    &MembershipRow {
-                        number,
-                        branch: self.branch,
-                        product,
-                        sold,
-                        start,
-                        end,
-                        price,
-                        status: MembershipStatus::Cancelled,
-                        freeze_days: 0,
-                    },
-                )?;
+                sink.membership(self.id, &card_row(MembershipStatus::Cancelled, 0))?;
                 if rng.random_bool(0.65) {
                     // Re-issued as another product the same day.
                     sold = cancel_day;
@@ -535,20 +534,7 @@ impl Life<'_> {
                 _ if as_of <= eff_end => MembershipStatus::Active,
                 _ => MembershipStatus::Closed,
             };
-            sink.membership(
-                self.id,
-                &MembershipRow {
-                    number,
-                    branch: self.branch,
-                    product,
-                    sold,
-                    start,
-                    end,
-                    price,
-                    status,
-                    freeze_days,
-                },
-            )?;
+            sink.membership(self.id, &card_row(status, freeze_days))?;
 
             if first {
                 self.starter(rng, sc, start, sold, sale_minute, manager);

@@ -93,6 +93,96 @@ pub(crate) fn gender_line(t: &mut String, header: &[&str], column: &str) {
     );
 }
 
+/// One line (or two) of a `[tables.NAME.fields]` section: which canonical field reads which
+/// column of the file's header, and how.
+pub(crate) enum Line {
+    /// `field = "column"`.
+    Col(&'static str, &'static str),
+    /// `field = { column = "column", map = { "source label" = "canonical value", … } }`.
+    Map(
+        &'static str,
+        &'static str,
+        Vec<(&'static str, &'static str)>,
+    ),
+    /// `field = { column = "column", normalize = "…" }`.
+    Normalize(&'static str, &'static str, &'static str),
+    /// `field = { column = "column", format = "…" }`.
+    Format(&'static str, &'static str, &'static str),
+    /// `gender` from the Russian `Ж` / `М` every export writes.
+    Gender(&'static str),
+    /// `phone` (compared by digits) and `email` (case-folded) from these columns.
+    Contacts(&'static str, &'static str),
+    /// A comment, written as it is (`#` and line ends included).
+    Note(&'static str),
+    /// A comment that this column of the header is left unmapped on purpose.
+    Unmapped(&'static str),
+}
+
+/// One `[tables.NAME]` section of a mapping: the canonical table, its source file and that
+/// file's header (every column a line names must be in it), and the field lines.
+pub(crate) struct Table {
+    pub table: &'static str,
+    pub file: &'static str,
+    pub header: &'static [&'static str],
+    pub lines: Vec<Line>,
+}
+
+/// Writes the `[tables.*]` sections of a mapping, a blank line between two.
+pub(crate) fn write_tables(t: &mut String, tables: &[Table]) {
+    for (k, tab) in tables.iter().enumerate() {
+        if k > 0 {
+            t.push('\n');
+        }
+        let _ = writeln!(
+            t,
+            "[tables.{0}]\nfile = {1}\n\n[tables.{0}.fields]",
+            tab.table,
+            toml_str(tab.file)
+        );
+        let h = tab.header;
+        for line in &tab.lines {
+            match line {
+                Line::Col(field, c) => {
+                    let _ = writeln!(t, "{field} = {}", col(h, c));
+                }
+                Line::Map(field, c, pairs) => {
+                    let _ = writeln!(
+                        t,
+                        "{field} = {{ column = {}, map = {} }}",
+                        col(h, c),
+                        value_map(pairs)
+                    );
+                }
+                Line::Normalize(field, c, how) => {
+                    let _ = writeln!(
+                        t,
+                        "{field} = {{ column = {}, normalize = \"{how}\" }}",
+                        col(h, c)
+                    );
+                }
+                Line::Format(field, c, format) => {
+                    let _ = writeln!(
+                        t,
+                        "{field} = {{ column = {}, format = \"{format}\" }}",
+                        col(h, c)
+                    );
+                }
+                Line::Gender(c) => gender_line(t, h, c),
+                Line::Contacts(phone, email) => contact_lines(t, h, phone, email),
+                Line::Note(text) => t.push_str(text),
+                Line::Unmapped(c) => {
+                    assert!(h.contains(c), "{c} is not a column");
+                    let _ = writeln!(
+                        t,
+                        "# {} is left unmapped on purpose (deny by default: dropped, listed by name).",
+                        toml_str(c)
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// The mapping text.
 pub fn mapping_toml(info: &MappingInfo) -> String {
     let mut t = String::with_capacity(8192);
@@ -128,138 +218,141 @@ pub fn mapping_toml(info: &MappingInfo) -> String {
          truncate_timestamps = \"hour\"\n\n",
     );
 
-    // clients
-    let h = CLIENTS_HEADER;
-    let _ = writeln!(t, "[tables.clients]\nfile = {}\n", toml_str(CLIENTS_FILE));
-    t.push_str("[tables.clients.fields]\n");
-    let _ = writeln!(t, "client_id = {}", col(h, "Код клиента"));
-    let _ = writeln!(t, "full_name = {}", col(h, "ФИО"));
-    contact_lines(&mut t, h, "Телефон", "E-mail");
-    let _ = writeln!(
-        t,
-        "birth_date = {{ column = {}, format = \"DD.MM.YYYY\" }}",
-        col(h, "Дата рождения")
+    write_tables(
+        &mut t,
+        &[
+            Table {
+                table: "clients",
+                file: CLIENTS_FILE,
+                header: CLIENTS_HEADER,
+                lines: vec![
+                    Line::Col("client_id", "Код клиента"),
+                    Line::Col("full_name", "ФИО"),
+                    Line::Contacts("Телефон", "E-mail"),
+                    Line::Format("birth_date", "Дата рождения", "DD.MM.YYYY"),
+                    Line::Gender("Пол"),
+                    Line::Col("passport", "Паспорт"),
+                    Line::Col("notes", "Комментарий"),
+                    Line::Col("branch", "Филиал"),
+                    Line::Col("registered_on", "Дата регистрации"),
+                    Line::Col("lead_source", "Источник"),
+                    Line::Col("trial_booked_on", "Пробное занятие"),
+                    Line::Col("archived_on", "Дата архивации"),
+                    Line::Col("postal_code", "Почтовый индекс"),
+                    Line::Unmapped("Адрес"),
+                ],
+            },
+            Table {
+                table: "memberships",
+                file: MEMBERSHIPS_FILE,
+                header: MEMBERSHIPS_HEADER,
+                lines: vec![
+                    Line::Col("membership_id", "Номер абонемента"),
+                    Line::Col("client_id", "Код клиента"),
+                    Line::Col("branch", "Филиал"),
+                    Line::Col("product", "Абонемент"),
+                    Line::Col("sold_on", "Дата продажи"),
+                    Line::Col("start_date", "Дата начала"),
+                    Line::Col("end_date", "Дата окончания"),
+                    Line::Col("price", "Стоимость"),
+                    // "Закрыт" (expired) is not a state of its own: whether a card is current
+                    // follows from its dates, so it maps to `active` as in the example mapping.
+                    Line::Map(
+                        "status",
+                        "Статус",
+                        vec![
+                            (MembershipStatus::Active.label(), "active"),
+                            (MembershipStatus::Frozen.label(), "frozen"),
+                            (MembershipStatus::Cancelled.label(), "cancelled"),
+                            (MembershipStatus::Closed.label(), "active"),
+                        ],
+                    ),
+                    Line::Col("freeze_days", "Дней заморозки"),
+                ],
+            },
+            Table {
+                table: "visits",
+                file: VISITS_FILE,
+                header: VISITS_HEADER,
+                lines: vec![
+                    Line::Col("client_id", "Код клиента"),
+                    Line::Col("visited_at", "Время входа"),
+                    Line::Col("branch", "Филиал"),
+                    Line::Col("kind", "Тип посещения"),
+                ],
+            },
+            Table {
+                table: "services",
+                file: SERVICES_FILE,
+                header: SERVICES_HEADER,
+                lines: vec![
+                    Line::Col("client_id", "Код клиента"),
+                    Line::Col("done_at", "Дата и время"),
+                    Line::Col("service", "Услуга"),
+                    Line::Map(
+                        "category",
+                        "Категория услуги",
+                        vec![
+                            (Service::Intro.category(), "starter"),
+                            (Service::Personal.category(), "personal_training"),
+                            (Service::Group.category(), "group"),
+                        ],
+                    ),
+                    Line::Col("department", "Отдел"),
+                    Line::Col("staff_id", "Код тренера"),
+                    Line::Col("staff_name", "Тренер"),
+                    Line::Map(
+                        "status",
+                        "Статус",
+                        vec![
+                            (ServiceStatus::Done.label(), "done"),
+                            (ServiceStatus::NoShow.label(), "no_show"),
+                            (ServiceStatus::Cancelled.label(), "cancelled"),
+                        ],
+                    ),
+                ],
+            },
+            Table {
+                table: "sales",
+                file: SALES_FILE,
+                header: SALES_HEADER,
+                lines: vec![
+                    Line::Col("sale_id", "Номер чека"),
+                    Line::Col("client_id", "Код клиента"),
+                    Line::Col("sold_at", "Дата и время продажи"),
+                    Line::Map(
+                        "category",
+                        "Категория",
+                        vec![
+                            (SaleCategory::Membership.label(), "membership"),
+                            (SaleCategory::Starter.label(), "starter"),
+                            (SaleCategory::PersonalTraining.label(), "personal_training"),
+                            (SaleCategory::Group.label(), "group"),
+                            (SaleCategory::Bar.label(), "retail"),
+                            (SaleCategory::Shop.label(), "retail"),
+                            (SaleCategory::Services.label(), "service"),
+                        ],
+                    ),
+                    Line::Col("item", "Товар/услуга"),
+                    Line::Col("quantity", "Количество"),
+                    Line::Col("amount", "Сумма"),
+                    Line::Col("department", "Отдел"),
+                    Line::Col("staff_id", "Код сотрудника"),
+                    Line::Col("staff_name", "Продавец"),
+                ],
+            },
+            Table {
+                table: "feedback",
+                file: FEEDBACK_FILE,
+                header: FEEDBACK_HEADER,
+                lines: vec![
+                    Line::Col("client_id", "Код клиента"),
+                    Line::Col("answered_on", "Дата ответа"),
+                    Line::Col("score", "Оценка"),
+                    Line::Col("comment", "Комментарий"),
+                ],
+            },
+        ],
     );
-    gender_line(&mut t, h, "Пол");
-    let _ = writeln!(t, "passport = {}", col(h, "Паспорт"));
-    let _ = writeln!(t, "notes = {}", col(h, "Комментарий"));
-    let _ = writeln!(t, "branch = {}", col(h, "Филиал"));
-    let _ = writeln!(t, "registered_on = {}", col(h, "Дата регистрации"));
-    let _ = writeln!(t, "lead_source = {}", col(h, "Источник"));
-    let _ = writeln!(t, "trial_booked_on = {}", col(h, "Пробное занятие"));
-    let _ = writeln!(t, "archived_on = {}", col(h, "Дата архивации"));
-    let _ = writeln!(t, "postal_code = {}", col(h, "Почтовый индекс"));
-    assert!(h.contains(&"Адрес"));
-    t.push_str(
-        "# \"Адрес\" is left unmapped on purpose (deny by default: dropped, listed by name).\n\n",
-    );
-
-    // memberships
-    let h = MEMBERSHIPS_HEADER;
-    let _ = writeln!(
-        t,
-        "[tables.memberships]\nfile = {}\n",
-        toml_str(MEMBERSHIPS_FILE)
-    );
-    t.push_str("[tables.memberships.fields]\n");
-    let _ = writeln!(t, "membership_id = {}", col(h, "Номер абонемента"));
-    let _ = writeln!(t, "client_id = {}", col(h, "Код клиента"));
-    let _ = writeln!(t, "branch = {}", col(h, "Филиал"));
-    let _ = writeln!(t, "product = {}", col(h, "Абонемент"));
-    let _ = writeln!(t, "sold_on = {}", col(h, "Дата продажи"));
-    let _ = writeln!(t, "start_date = {}", col(h, "Дата начала"));
-    let _ = writeln!(t, "end_date = {}", col(h, "Дата окончания"));
-    let _ = writeln!(t, "price = {}", col(h, "Стоимость"));
-    // "Закрыт" (expired) is not a state of its own: whether a card is current follows from
-    // its dates, so it maps to `active` like in the example mapping.
-    let _ = writeln!(
-        t,
-        "status = {{ column = {}, map = {} }}",
-        col(h, "Статус"),
-        value_map(&[
-            (MembershipStatus::Active.label(), "active"),
-            (MembershipStatus::Frozen.label(), "frozen"),
-            (MembershipStatus::Cancelled.label(), "cancelled"),
-            (MembershipStatus::Closed.label(), "active"),
-        ])
-    );
-    let _ = writeln!(t, "freeze_days = {}\n", col(h, "Дней заморозки"));
-
-    // visits
-    let h = VISITS_HEADER;
-    let _ = writeln!(t, "[tables.visits]\nfile = {}\n", toml_str(VISITS_FILE));
-    t.push_str("[tables.visits.fields]\n");
-    let _ = writeln!(t, "client_id = {}", col(h, "Код клиента"));
-    let _ = writeln!(t, "visited_at = {}", col(h, "Время входа"));
-    let _ = writeln!(t, "branch = {}", col(h, "Филиал"));
-    let _ = writeln!(t, "kind = {}\n", col(h, "Тип посещения"));
-
-    // services
-    let h = SERVICES_HEADER;
-    let _ = writeln!(t, "[tables.services]\nfile = {}\n", toml_str(SERVICES_FILE));
-    t.push_str("[tables.services.fields]\n");
-    let _ = writeln!(t, "client_id = {}", col(h, "Код клиента"));
-    let _ = writeln!(t, "done_at = {}", col(h, "Дата и время"));
-    let _ = writeln!(t, "service = {}", col(h, "Услуга"));
-    let _ = writeln!(
-        t,
-        "category = {{ column = {}, map = {} }}",
-        col(h, "Категория услуги"),
-        value_map(&[
-            (Service::Intro.category(), "starter"),
-            (Service::Personal.category(), "personal_training"),
-            (Service::Group.category(), "group"),
-        ])
-    );
-    let _ = writeln!(t, "department = {}", col(h, "Отдел"));
-    let _ = writeln!(t, "staff_id = {}", col(h, "Код тренера"));
-    let _ = writeln!(t, "staff_name = {}", col(h, "Тренер"));
-    let _ = writeln!(
-        t,
-        "status = {{ column = {}, map = {} }}\n",
-        col(h, "Статус"),
-        value_map(&[
-            (ServiceStatus::Done.label(), "done"),
-            (ServiceStatus::NoShow.label(), "no_show"),
-            (ServiceStatus::Cancelled.label(), "cancelled"),
-        ])
-    );
-
-    // sales
-    let h = SALES_HEADER;
-    let _ = writeln!(t, "[tables.sales]\nfile = {}\n", toml_str(SALES_FILE));
-    t.push_str("[tables.sales.fields]\n");
-    let _ = writeln!(t, "sale_id = {}", col(h, "Номер чека"));
-    let _ = writeln!(t, "client_id = {}", col(h, "Код клиента"));
-    let _ = writeln!(t, "sold_at = {}", col(h, "Дата и время продажи"));
-    let _ = writeln!(
-        t,
-        "category = {{ column = {}, map = {} }}",
-        col(h, "Категория"),
-        value_map(&[
-            (SaleCategory::Membership.label(), "membership"),
-            (SaleCategory::Starter.label(), "starter"),
-            (SaleCategory::PersonalTraining.label(), "personal_training"),
-            (SaleCategory::Group.label(), "group"),
-            (SaleCategory::Bar.label(), "retail"),
-            (SaleCategory::Shop.label(), "retail"),
-            (SaleCategory::Services.label(), "service"),
-        ])
-    );
-    let _ = writeln!(t, "item = {}", col(h, "Товар/услуга"));
-    let _ = writeln!(t, "quantity = {}", col(h, "Количество"));
-    let _ = writeln!(t, "amount = {}", col(h, "Сумма"));
-    let _ = writeln!(t, "department = {}", col(h, "Отдел"));
-    let _ = writeln!(t, "staff_id = {}", col(h, "Код сотрудника"));
-    let _ = writeln!(t, "staff_name = {}\n", col(h, "Продавец"));
-
-    // feedback
-    let h = FEEDBACK_HEADER;
-    let _ = writeln!(t, "[tables.feedback]\nfile = {}\n", toml_str(FEEDBACK_FILE));
-    t.push_str("[tables.feedback.fields]\n");
-    let _ = writeln!(t, "client_id = {}", col(h, "Код клиента"));
-    let _ = writeln!(t, "answered_on = {}", col(h, "Дата ответа"));
-    let _ = writeln!(t, "score = {}", col(h, "Оценка"));
-    let _ = writeln!(t, "comment = {}", col(h, "Комментарий"));
     t
 }

@@ -11,6 +11,9 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
+mod common;
+use common::canonical_fields;
+
 const OTHERS: [Profile; 3] = [Profile::Classes, Profile::AutoService, Profile::B2bService];
 
 fn as_of() -> NaiveDate {
@@ -195,40 +198,11 @@ fn cp1251_and_utf8_hold_the_same_text() {
         let w = run(p, 200, 3, Encoding::Cp1251);
         assert_eq!(u.counts, w.counts);
         for (_, f) in p.files() {
-            let utf8 = fs::read(u.dir.join(f)).unwrap();
-            let cp = fs::read(w.dir.join(f)).unwrap();
-            let (decoded, _, had_errors) = encoding_rs::WINDOWS_1251.decode(&cp);
-            assert!(!had_errors);
-            assert_eq!(decoded, std::str::from_utf8(&utf8).unwrap(), "{f}");
+            common::same_text(&u.dir.join(f), &w.dir.join(f), f);
         }
         let m = fs::read_to_string(w.dir.join("mapping.toml")).unwrap();
         assert!(m.contains("encoding = \"cp1251\""));
     }
-}
-
-/// The canonical fields of each table, read from the workspace's schemas/.
-fn canonical_fields() -> HashMap<String, HashSet<String>> {
-    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
-    let mut out = HashMap::new();
-    for table in [
-        "clients",
-        "memberships",
-        "visits",
-        "services",
-        "sales",
-        "feedback",
-    ] {
-        let text = fs::read_to_string(schemas.join(format!("{table}.toml"))).unwrap();
-        let doc: toml::Table = text.parse().unwrap();
-        let names = doc["field"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["name"].as_str().unwrap().to_string())
-            .collect();
-        out.insert(table.to_string(), names);
-    }
-    out
 }
 
 fn column_of(spec: &toml::Value) -> &str {

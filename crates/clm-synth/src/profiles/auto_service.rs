@@ -15,13 +15,11 @@
 //! bought their car elsewhere and only service it here. Mileage grows ~15,000 km a year per
 //! car, at each owner's own pace.
 
-use super::{
-    mapping_preamble, table_header, write_answers, Answer, Base, Business, Out, Profile, Survey,
-};
+use super::{mapping_preamble, write_answers, Answer, Base, Business, Out, Profile, Survey};
 use crate::behaviour::{pick, pick_weighted};
 use crate::calendar::{date_of, Day};
 use crate::ids::document_number;
-use crate::mapping::{col, contact_lines, gender_line, value_map, MappingInfo};
+use crate::mapping::{write_tables, Line, MappingInfo, Table};
 use crate::names::{self, Person};
 use chrono::Datelike;
 use rand::Rng;
@@ -957,61 +955,81 @@ pub fn mapping_toml(info: &MappingInfo) -> String {
          Left unmapped on purpose: \"Согласие на рассылку\" (marketing consent) and\n\
          \"Госномер\" (the licence plate, personal data the analysis does not need).",
     );
-
-    let h = CLIENTS_HEADER;
-    table_header(&mut t, "clients", CLIENTS_FILE);
-    let _ = writeln!(t, "client_id = {}", col(h, "Код клиента"));
-    let _ = writeln!(t, "full_name = {}", col(h, "ФИО"));
-    let _ = writeln!(t, "birth_date = {}", col(h, "Дата рождения"));
-    gender_line(&mut t, h, "Пол");
-    contact_lines(&mut t, h, "Телефон", "E-mail");
-    let _ = writeln!(t, "passport = {}", col(h, "Паспорт"));
-    let _ = writeln!(t, "postal_code = {}", col(h, "Индекс"));
-    let _ = writeln!(t, "branch = {}", col(h, "Дилерский центр"));
-    let _ = writeln!(t, "registered_on = {}", col(h, "Дата создания"));
-    let _ = writeln!(t, "lead_source = {}", col(h, "Источник"));
-    let _ = writeln!(t, "notes = {}\n", col(h, "Комментарий"));
-
-    let h = SALES_HEADER;
-    table_header(&mut t, "sales", SALES_FILE);
-    let _ = writeln!(t, "sale_id = {}", col(h, "Номер документа"));
-    let _ = writeln!(t, "client_id = {}", col(h, "Код клиента"));
-    let _ = writeln!(t, "sold_at = {}", col(h, "Дата"));
-    let _ = writeln!(
-        t,
-        "category = {{ column = {}, map = {} }}",
-        col(h, "Вид реализации"),
-        value_map(&[
-            (CAT_VEHICLE, "vehicle"),
-            (CAT_SERVICE, "service"),
-            (CAT_PARTS, "retail"),
-            (CAT_CONTRACT, "service"),
-            (CAT_WARRANTY, "other"),
-            (CAT_INSURANCE, "other"),
-        ])
+    write_tables(
+        &mut t,
+        &[
+            Table {
+                table: "clients",
+                file: CLIENTS_FILE,
+                header: CLIENTS_HEADER,
+                lines: vec![
+                    Line::Col("client_id", "Код клиента"),
+                    Line::Col("full_name", "ФИО"),
+                    Line::Col("birth_date", "Дата рождения"),
+                    Line::Gender("Пол"),
+                    Line::Contacts("Телефон", "E-mail"),
+                    Line::Col("passport", "Паспорт"),
+                    Line::Col("postal_code", "Индекс"),
+                    Line::Col("branch", "Дилерский центр"),
+                    Line::Col("registered_on", "Дата создания"),
+                    Line::Col("lead_source", "Источник"),
+                    Line::Col("notes", "Комментарий"),
+                ],
+            },
+            Table {
+                table: "sales",
+                file: SALES_FILE,
+                header: SALES_HEADER,
+                lines: vec![
+                    Line::Col("sale_id", "Номер документа"),
+                    Line::Col("client_id", "Код клиента"),
+                    Line::Col("sold_at", "Дата"),
+                    Line::Map(
+                        "category",
+                        "Вид реализации",
+                        vec![
+                            (CAT_VEHICLE, "vehicle"),
+                            (CAT_SERVICE, "service"),
+                            (CAT_PARTS, "retail"),
+                            (CAT_CONTRACT, "service"),
+                            (CAT_WARRANTY, "other"),
+                            (CAT_INSURANCE, "other"),
+                        ],
+                    ),
+                    Line::Col("item", "Номенклатура"),
+                    Line::Col("quantity", "Количество"),
+                    Line::Col("amount", "Сумма"),
+                    Line::Col("department", "Подразделение"),
+                    Line::Col("vin", "VIN"),
+                ],
+            },
+            Table {
+                table: "visits",
+                file: VISITS_FILE,
+                header: VISITS_HEADER,
+                lines: vec![
+                    Line::Col("client_id", "Код клиента"),
+                    Line::Col("visited_at", "Дата и время приёма"),
+                    Line::Col("branch", "Дилерский центр"),
+                    Line::Col("kind", "Вид работ"),
+                    Line::Col("model", "Модель"),
+                    Line::Col("mileage", "Пробег, км"),
+                    Line::Col("vin", "VIN"),
+                ],
+            },
+            Table {
+                table: "feedback",
+                file: FEEDBACK_FILE,
+                header: FEEDBACK_HEADER,
+                lines: vec![
+                    Line::Col("client_id", "Код клиента"),
+                    Line::Col("answered_on", "Дата опроса"),
+                    Line::Col("score", "Оценка"),
+                    Line::Col("comment", "Комментарий"),
+                ],
+            },
+        ],
     );
-    let _ = writeln!(t, "item = {}", col(h, "Номенклатура"));
-    let _ = writeln!(t, "quantity = {}", col(h, "Количество"));
-    let _ = writeln!(t, "amount = {}", col(h, "Сумма"));
-    let _ = writeln!(t, "department = {}", col(h, "Подразделение"));
-    let _ = writeln!(t, "vin = {}\n", col(h, "VIN"));
-
-    let h = VISITS_HEADER;
-    table_header(&mut t, "visits", VISITS_FILE);
-    let _ = writeln!(t, "client_id = {}", col(h, "Код клиента"));
-    let _ = writeln!(t, "visited_at = {}", col(h, "Дата и время приёма"));
-    let _ = writeln!(t, "branch = {}", col(h, "Дилерский центр"));
-    let _ = writeln!(t, "kind = {}", col(h, "Вид работ"));
-    let _ = writeln!(t, "model = {}", col(h, "Модель"));
-    let _ = writeln!(t, "mileage = {}", col(h, "Пробег, км"));
-    let _ = writeln!(t, "vin = {}\n", col(h, "VIN"));
-
-    let h = FEEDBACK_HEADER;
-    table_header(&mut t, "feedback", FEEDBACK_FILE);
-    let _ = writeln!(t, "client_id = {}", col(h, "Код клиента"));
-    let _ = writeln!(t, "answered_on = {}", col(h, "Дата опроса"));
-    let _ = writeln!(t, "score = {}", col(h, "Оценка"));
-    let _ = writeln!(t, "comment = {}", col(h, "Комментарий"));
     t
 }
 

@@ -15,13 +15,11 @@
 //! upgrades, indexation), are sometimes neglected by their account manager for months, and
 //! churn when their health — which also drives their NPS answers — runs low; a few come back.
 
-use super::{
-    mapping_preamble, table_header, write_answers, Answer, Base, Business, Out, Profile, Survey,
-};
+use super::{mapping_preamble, write_answers, Answer, Base, Business, Out, Profile, Survey};
 use crate::behaviour::{minute_in, pick, pick_weighted};
 use crate::calendar::{date_of, day_of, end_after_months, weekday_index, Day};
 use crate::ids::document_number;
-use crate::mapping::{col, contact_lines, value_map, MappingInfo};
+use crate::mapping::{write_tables, Line, MappingInfo, Table};
 use crate::names::{self, Person};
 use chrono::{Datelike, NaiveDate};
 use rand::Rng;
@@ -763,93 +761,82 @@ pub fn mapping_toml(info: &MappingInfo) -> String {
          Left unmapped on purpose: \"КПП\", \"Должность\", \"Отрасль\" and the account\n\
          manager (\"Ответственный\") of each contact.",
     );
-
-    let h = ACCOUNTS_HEADER;
-    table_header(&mut t, "clients", ACCOUNTS_FILE);
-    let _ = writeln!(t, "client_id = {}", col(h, "Код контрагента"));
-    let _ = writeln!(t, "full_name = {}", col(h, "Наименование"));
-    let _ = writeln!(
-        t,
-        "tax_id = {{ column = {}, normalize = \"digits\" }}",
-        col(h, "ИНН")
-    );
-    let _ = writeln!(t, "contact_name = {}", col(h, "Контактное лицо"));
-    contact_lines(&mut t, h, "Телефон", "E-mail");
-    let _ = writeln!(t, "address = {}", col(h, "Юридический адрес"));
-    let _ = writeln!(t, "branch = {}", col(h, "Офис"));
-    let _ = writeln!(t, "registered_on = {}", col(h, "Дата создания"));
-    let _ = writeln!(t, "lead_source = {}\n", col(h, "Источник"));
-
-    let h = CONTRACTS_HEADER;
-    table_header(&mut t, "memberships", CONTRACTS_FILE);
-    let _ = writeln!(t, "membership_id = {}", col(h, "Номер договора"));
-    let _ = writeln!(t, "client_id = {}", col(h, "Код контрагента"));
-    let _ = writeln!(t, "branch = {}", col(h, "Офис"));
-    let _ = writeln!(t, "product = {}", col(h, "Тариф"));
-    let _ = writeln!(t, "sold_on = {}", col(h, "Дата подписания"));
-    let _ = writeln!(t, "start_date = {}", col(h, "Дата начала"));
-    let _ = writeln!(t, "end_date = {}", col(h, "Дата окончания"));
-    let _ = writeln!(t, "price = {}", col(h, "Сумма договора"));
-    t.push_str(
-        "# Whether a contract is current follows from its dates: \"Завершён\" (ended), \"Подписан\"\n\
+    write_tables(
+        &mut t,
+        &[
+        Table {
+            table: "clients",
+            file: ACCOUNTS_FILE,
+            header: ACCOUNTS_HEADER,
+            lines: vec![
+                Line::Col("client_id", "Код контрагента"),
+                Line::Col("full_name", "Наименование"),
+                Line::Normalize("tax_id", "ИНН", "digits"),
+                Line::Col("contact_name", "Контактное лицо"),
+                Line::Contacts("Телефон", "E-mail"),
+                Line::Col("address", "Юридический адрес"),
+                Line::Col("branch", "Офис"),
+                Line::Col("registered_on", "Дата создания"),
+                Line::Col("lead_source", "Источник"),
+            ],
+        },
+        Table {
+            table: "memberships",
+            file: CONTRACTS_FILE,
+            header: CONTRACTS_HEADER,
+            lines: vec![
+                Line::Col("membership_id", "Номер договора"),
+                Line::Col("client_id", "Код контрагента"),
+                Line::Col("branch", "Офис"),
+                Line::Col("product", "Тариф"),
+                Line::Col("sold_on", "Дата подписания"),
+                Line::Col("start_date", "Дата начала"),
+                Line::Col("end_date", "Дата окончания"),
+                Line::Col("price", "Сумма договора"),
+                Line::Note("# Whether a contract is current follows from its dates: \"Завершён\" (ended), \"Подписан\"\n\
          # (starts later) and \"Расторгнут\" (terminated early; the end date is the termination\n\
-         # date) all map to active. \"Аннулирован\" (annulled before it started) is cancelled.\n",
+         # date) all map to active. \"Аннулирован\" (annulled before it started) is cancelled.\n"),
+                Line::Map("status", "Статус", vec![ (STATUS_CURRENT, "active"), (STATUS_ENDED, "active"), (STATUS_SIGNED, "active"), (STATUS_TERMINATED, "active"), (STATUS_CANCELLED, "cancelled"), ]),
+            ],
+        },
+        Table {
+            table: "sales",
+            file: INVOICES_FILE,
+            header: INVOICES_HEADER,
+            lines: vec![
+                Line::Col("sale_id", "Номер счёта"),
+                Line::Col("client_id", "Код контрагента"),
+                Line::Format("sold_at", "Дата счёта", "DD.MM.YYYY"),
+                Line::Map("category", "Вид услуг", vec![ (CAT_SUBSCRIPTION, "service"), (CAT_EXTRA, "other"), (CAT_PROJECT, "service"), (CAT_EQUIPMENT, "retail"), ]),
+                Line::Col("item", "Услуга"),
+                Line::Col("quantity", "Кол-во"),
+                Line::Col("amount", "Сумма"),
+                Line::Map("payment_status", "Статус оплаты", vec![(PAID, "paid"), (OPEN, "open"), (PARTLY, "open")]),
+            ],
+        },
+        Table {
+            table: "visits",
+            file: CONTACTS_FILE,
+            header: CONTACTS_HEADER,
+            lines: vec![
+                Line::Col("client_id", "Код контрагента"),
+                Line::Col("visited_at", "Дата и время"),
+                Line::Col("branch", "Офис"),
+                Line::Col("kind", "Тип контакта"),
+            ],
+        },
+        Table {
+            table: "feedback",
+            file: NPS_FILE,
+            header: NPS_HEADER,
+            lines: vec![
+                Line::Col("client_id", "Код контрагента"),
+                Line::Col("answered_on", "Дата опроса"),
+                Line::Col("score", "Оценка"),
+                Line::Col("comment", "Комментарий"),
+            ],
+        },
+        ],
     );
-    let _ = writeln!(
-        t,
-        "status = {{ column = {}, map = {} }}\n",
-        col(h, "Статус"),
-        value_map(&[
-            (STATUS_CURRENT, "active"),
-            (STATUS_ENDED, "active"),
-            (STATUS_SIGNED, "active"),
-            (STATUS_TERMINATED, "active"),
-            (STATUS_CANCELLED, "cancelled"),
-        ])
-    );
-
-    let h = INVOICES_HEADER;
-    table_header(&mut t, "sales", INVOICES_FILE);
-    let _ = writeln!(t, "sale_id = {}", col(h, "Номер счёта"));
-    let _ = writeln!(t, "client_id = {}", col(h, "Код контрагента"));
-    let _ = writeln!(
-        t,
-        "sold_at = {{ column = {}, format = \"DD.MM.YYYY\" }}",
-        col(h, "Дата счёта")
-    );
-    let _ = writeln!(
-        t,
-        "category = {{ column = {}, map = {} }}",
-        col(h, "Вид услуг"),
-        value_map(&[
-            (CAT_SUBSCRIPTION, "service"),
-            (CAT_EXTRA, "other"),
-            (CAT_PROJECT, "service"),
-            (CAT_EQUIPMENT, "retail"),
-        ])
-    );
-    let _ = writeln!(t, "item = {}", col(h, "Услуга"));
-    let _ = writeln!(t, "quantity = {}", col(h, "Кол-во"));
-    let _ = writeln!(t, "amount = {}", col(h, "Сумма"));
-    let _ = writeln!(
-        t,
-        "payment_status = {{ column = {}, map = {} }}\n",
-        col(h, "Статус оплаты"),
-        value_map(&[(PAID, "paid"), (OPEN, "open"), (PARTLY, "open")])
-    );
-
-    let h = CONTACTS_HEADER;
-    table_header(&mut t, "visits", CONTACTS_FILE);
-    let _ = writeln!(t, "client_id = {}", col(h, "Код контрагента"));
-    let _ = writeln!(t, "visited_at = {}", col(h, "Дата и время"));
-    let _ = writeln!(t, "branch = {}", col(h, "Офис"));
-    let _ = writeln!(t, "kind = {}\n", col(h, "Тип контакта"));
-
-    let h = NPS_HEADER;
-    table_header(&mut t, "feedback", NPS_FILE);
-    let _ = writeln!(t, "client_id = {}", col(h, "Код контрагента"));
-    let _ = writeln!(t, "answered_on = {}", col(h, "Дата опроса"));
-    let _ = writeln!(t, "score = {}", col(h, "Оценка"));
-    let _ = writeln!(t, "comment = {}", col(h, "Комментарий"));
     t
 }

@@ -15,13 +15,11 @@
 //! then sets the archive date, though not always. New Year and public holidays have no
 //! lessons; September and January bring the enrolment peaks.
 
-use super::{
-    mapping_preamble, table_header, write_answers, Answer, Base, Business, Out, Profile, Survey,
-};
+use super::{mapping_preamble, write_answers, Answer, Base, Business, Out, Profile, Survey};
 use crate::behaviour::{minute_in, pick, pick_weighted};
 use crate::calendar::{date_of, end_after_months, weekday_index, Day};
 use crate::ids::document_number;
-use crate::mapping::{col, contact_lines, gender_line, value_map, MappingInfo};
+use crate::mapping::{write_tables, Line, MappingInfo, Table};
 use crate::names::{self, feminine_surname, Person};
 use chrono::Datelike;
 use rand::Rng;
@@ -965,86 +963,85 @@ pub fn mapping_toml(info: &MappingInfo) -> String {
          Left unmapped on purpose: \"Причина архивации\" (free text), \"Занятий\" (the lessons\n\
          in a subscription; the payment's quantity carries it) and \"Группа\" (the timetable).",
     );
-
-    let h = STUDENTS_HEADER;
-    table_header(&mut t, "clients", STUDENTS_FILE);
-    let _ = writeln!(t, "client_id = {}", col(h, "ID"));
-    let _ = writeln!(t, "full_name = {}", col(h, "ФИО ученика"));
-    let _ = writeln!(t, "birth_date = {}", col(h, "Дата рождения"));
-    gender_line(&mut t, h, "Пол");
-    let _ = writeln!(t, "contact_name = {}", col(h, "Контактное лицо"));
-    contact_lines(&mut t, h, "Телефон", "E-mail");
-    let _ = writeln!(t, "postal_code = {}", col(h, "Индекс"));
-    let _ = writeln!(t, "branch = {}", col(h, "Филиал"));
-    let _ = writeln!(t, "registered_on = {}", col(h, "Дата добавления"));
-    let _ = writeln!(t, "lead_source = {}", col(h, "Источник"));
-    let _ = writeln!(t, "trial_booked_on = {}", col(h, "Запись на пробный урок"));
-    let _ = writeln!(t, "archived_on = {}", col(h, "Дата архивации"));
-    let _ = writeln!(t, "notes = {}\n", col(h, "Комментарий"));
-
-    let h = SUBSCRIPTIONS_HEADER;
-    table_header(&mut t, "memberships", SUBSCRIPTIONS_FILE);
-    let _ = writeln!(t, "membership_id = {}", col(h, "Номер абонемента"));
-    let _ = writeln!(t, "client_id = {}", col(h, "ID ученика"));
-    let _ = writeln!(t, "branch = {}", col(h, "Филиал"));
-    let _ = writeln!(t, "product = {}", col(h, "Программа"));
-    let _ = writeln!(t, "sold_on = {}", col(h, "Дата продажи"));
-    let _ = writeln!(t, "start_date = {}", col(h, "Дата начала"));
-    let _ = writeln!(t, "end_date = {}", col(h, "Дата окончания"));
-    let _ = writeln!(t, "price = {}", col(h, "Стоимость"));
-    t.push_str("# \"Завершён\" (used up or expired) maps to active: the dates say whether it is current.\n");
-    let _ = writeln!(
-        t,
-        "status = {{ column = {}, map = {} }}",
-        col(h, "Статус"),
-        value_map(&[
-            (STATUS_ACTIVE, "active"),
-            (STATUS_DONE, "active"),
-            (STATUS_FROZEN, "frozen"),
-            (STATUS_CANCELLED, "cancelled"),
-        ])
+    write_tables(
+        &mut t,
+        &[
+        Table {
+            table: "clients",
+            file: STUDENTS_FILE,
+            header: STUDENTS_HEADER,
+            lines: vec![
+                Line::Col("client_id", "ID"),
+                Line::Col("full_name", "ФИО ученика"),
+                Line::Col("birth_date", "Дата рождения"),
+                Line::Gender("Пол"),
+                Line::Col("contact_name", "Контактное лицо"),
+                Line::Contacts("Телефон", "E-mail"),
+                Line::Col("postal_code", "Индекс"),
+                Line::Col("branch", "Филиал"),
+                Line::Col("registered_on", "Дата добавления"),
+                Line::Col("lead_source", "Источник"),
+                Line::Col("trial_booked_on", "Запись на пробный урок"),
+                Line::Col("archived_on", "Дата архивации"),
+                Line::Col("notes", "Комментарий"),
+            ],
+        },
+        Table {
+            table: "memberships",
+            file: SUBSCRIPTIONS_FILE,
+            header: SUBSCRIPTIONS_HEADER,
+            lines: vec![
+                Line::Col("membership_id", "Номер абонемента"),
+                Line::Col("client_id", "ID ученика"),
+                Line::Col("branch", "Филиал"),
+                Line::Col("product", "Программа"),
+                Line::Col("sold_on", "Дата продажи"),
+                Line::Col("start_date", "Дата начала"),
+                Line::Col("end_date", "Дата окончания"),
+                Line::Col("price", "Стоимость"),
+                Line::Note("# \"Завершён\" (used up or expired) maps to active: the dates say whether it is current.\n"),
+                Line::Map("status", "Статус", vec![ (STATUS_ACTIVE, "active"), (STATUS_DONE, "active"), (STATUS_FROZEN, "frozen"), (STATUS_CANCELLED, "cancelled"), ]),
+                Line::Col("freeze_days", "Дней заморозки"),
+            ],
+        },
+        Table {
+            table: "visits",
+            file: ATTENDANCE_FILE,
+            header: ATTENDANCE_HEADER,
+            lines: vec![
+                Line::Col("client_id", "ID ученика"),
+                Line::Col("visited_at", "Дата и время"),
+                Line::Col("branch", "Филиал"),
+                Line::Col("kind", "Программа"),
+            ],
+        },
+        Table {
+            table: "sales",
+            file: PAYMENTS_FILE,
+            header: PAYMENTS_HEADER,
+            lines: vec![
+                Line::Col("sale_id", "Номер платежа"),
+                Line::Col("client_id", "ID ученика"),
+                Line::Col("sold_at", "Дата и время"),
+                Line::Map("category", "Категория", vec![ (CAT_SUBSCRIPTION, "group"), (CAT_SINGLE, "group"), (CAT_TRIAL, "starter"), (CAT_MATERIALS, "retail"), (CAT_EVENTS, "other"), ]),
+                Line::Col("item", "Назначение"),
+                Line::Col("quantity", "Кол-во"),
+                Line::Col("amount", "Сумма"),
+                Line::Map("payment_status", "Статус оплаты", vec![(PAID, "paid"), (OPEN, "open")]),
+            ],
+        },
+        Table {
+            table: "feedback",
+            file: FEEDBACK_FILE,
+            header: FEEDBACK_HEADER,
+            lines: vec![
+                Line::Col("client_id", "ID ученика"),
+                Line::Col("answered_on", "Дата"),
+                Line::Col("score", "Оценка"),
+                Line::Col("comment", "Отзыв"),
+            ],
+        },
+        ],
     );
-    let _ = writeln!(t, "freeze_days = {}\n", col(h, "Дней заморозки"));
-
-    let h = ATTENDANCE_HEADER;
-    table_header(&mut t, "visits", ATTENDANCE_FILE);
-    let _ = writeln!(t, "client_id = {}", col(h, "ID ученика"));
-    let _ = writeln!(t, "visited_at = {}", col(h, "Дата и время"));
-    let _ = writeln!(t, "branch = {}", col(h, "Филиал"));
-    let _ = writeln!(t, "kind = {}\n", col(h, "Программа"));
-
-    let h = PAYMENTS_HEADER;
-    table_header(&mut t, "sales", PAYMENTS_FILE);
-    let _ = writeln!(t, "sale_id = {}", col(h, "Номер платежа"));
-    let _ = writeln!(t, "client_id = {}", col(h, "ID ученика"));
-    let _ = writeln!(t, "sold_at = {}", col(h, "Дата и время"));
-    let _ = writeln!(
-        t,
-        "category = {{ column = {}, map = {} }}",
-        col(h, "Категория"),
-        value_map(&[
-            (CAT_SUBSCRIPTION, "group"),
-            (CAT_SINGLE, "group"),
-            (CAT_TRIAL, "starter"),
-            (CAT_MATERIALS, "retail"),
-            (CAT_EVENTS, "other"),
-        ])
-    );
-    let _ = writeln!(t, "item = {}", col(h, "Назначение"));
-    let _ = writeln!(t, "quantity = {}", col(h, "Кол-во"));
-    let _ = writeln!(t, "amount = {}", col(h, "Сумма"));
-    let _ = writeln!(
-        t,
-        "payment_status = {{ column = {}, map = {} }}\n",
-        col(h, "Статус оплаты"),
-        value_map(&[(PAID, "paid"), (OPEN, "open")])
-    );
-
-    let h = FEEDBACK_HEADER;
-    table_header(&mut t, "feedback", FEEDBACK_FILE);
-    let _ = writeln!(t, "client_id = {}", col(h, "ID ученика"));
-    let _ = writeln!(t, "answered_on = {}", col(h, "Дата"));
-    let _ = writeln!(t, "score = {}", col(h, "Оценка"));
-    let _ = writeln!(t, "comment = {}", col(h, "Отзыв"));
     t
 }

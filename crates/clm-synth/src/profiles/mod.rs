@@ -368,15 +368,6 @@ pub(crate) fn mapping_preamble(t: &mut String, profile: Profile, info: &MappingI
     );
 }
 
-/// `[tables.NAME]` with its file, and the `[tables.NAME.fields]` line.
-pub(crate) fn table_header(t: &mut String, table: &str, file: &str) {
-    let _ = writeln!(
-        t,
-        "[tables.{table}]\nfile = {}\n\n[tables.{table}.fields]",
-        toml_str(file)
-    );
-}
-
 /// Kopecks of a price `p` (roubles at the as-of date) on an earlier `day`, prices having
 /// risen by the factor 1 / `yearly` every year since, rounded to whole multiples of `round`
 /// roubles.

@@ -1,11 +1,13 @@
 //! The `mapping.toml` that goes with an export, in the format of
-//! `schemas/example-mapping.toml`.
+//! `schemas/example-mapping.toml`: an opening comment on the run, `club` (if any), `[source]`
+//! and `[policy]` from here, then the business's `[tables.*]` sections, which are the same for
+//! every run and kept as data in `mappings/<profile>.tables.toml`.
 //!
-//! The value maps are built from the same labels the writer prints, so a renamed status or
-//! category cannot leave the mapping behind. Columns are named through the header constants
-//! for the same reason.
+//! The tests hold those files to the CSV files written (tests/export.rs, tests/profiles.rs):
+//! every column a mapping names is in its file's header, every column but the ones left out
+//! on purpose is mapped, and every value written in a mapped column with a value map is in
+//! that map — so a renamed status, category or column cannot leave the mapping behind.
 
-use crate::model::*;
 use crate::writer::*;
 use std::fmt::Write as _;
 
@@ -39,11 +41,6 @@ pub(crate) fn club_lines(t: &mut String, info: &MappingInfo) {
     }
 }
 
-pub(crate) fn col(header: &[&str], name: &str) -> String {
-    assert!(header.contains(&name), "{name} is not a column");
-    toml_str(name)
-}
-
 /// A TOML basic string. Our labels hold no control characters; quotes and backslashes are
 /// escaped all the same.
 pub(crate) fn toml_str(s: &str) -> String {
@@ -58,129 +55,6 @@ pub(crate) fn toml_str(s: &str) -> String {
     }
     out.push('"');
     out
-}
-
-pub(crate) fn value_map(pairs: &[(&str, &str)]) -> String {
-    let items: Vec<String> = pairs
-        .iter()
-        .map(|(k, v)| format!("{} = {}", toml_str(k), toml_str(v)))
-        .collect();
-    format!("{{ {} }}", items.join(", "))
-}
-
-/// `phone` and `email` as every export maps them: compared by digits and case-folded, so that
-/// reidentify and the audit find them however the CRM wrote them.
-pub(crate) fn contact_lines(t: &mut String, header: &[&str], phone: &str, email: &str) {
-    let _ = writeln!(
-        t,
-        "phone = {{ column = {}, normalize = \"digits\" }}",
-        col(header, phone)
-    );
-    let _ = writeln!(
-        t,
-        "email = {{ column = {}, normalize = \"casefold\" }}",
-        col(header, email)
-    );
-}
-
-/// `gender` from the Russian `Ж` / `М` every export writes.
-pub(crate) fn gender_line(t: &mut String, header: &[&str], column: &str) {
-    let _ = writeln!(
-        t,
-        "gender = {{ column = {}, map = {} }}",
-        col(header, column),
-        value_map(&[("Ж", "f"), ("М", "m")])
-    );
-}
-
-/// One line (or two) of a `[tables.NAME.fields]` section: which canonical field reads which
-/// column of the file's header, and how.
-pub(crate) enum Line {
-    /// `field = "column"`.
-    Col(&'static str, &'static str),
-    /// `field = { column = "column", map = { "source label" = "canonical value", … } }`.
-    Map(
-        &'static str,
-        &'static str,
-        Vec<(&'static str, &'static str)>,
-    ),
-    /// `field = { column = "column", normalize = "…" }`.
-    Normalize(&'static str, &'static str, &'static str),
-    /// `field = { column = "column", format = "…" }`.
-    Format(&'static str, &'static str, &'static str),
-    /// `gender` from the Russian `Ж` / `М` every export writes.
-    Gender(&'static str),
-    /// `phone` (compared by digits) and `email` (case-folded) from these columns.
-    Contacts(&'static str, &'static str),
-    /// A comment, written as it is (`#` and line ends included).
-    Note(&'static str),
-    /// A comment that this column of the header is left unmapped on purpose.
-    Unmapped(&'static str),
-}
-
-/// One `[tables.NAME]` section of a mapping: the canonical table, its source file and that
-/// file's header (every column a line names must be in it), and the field lines.
-pub(crate) struct Table {
-    pub table: &'static str,
-    pub file: &'static str,
-    pub header: &'static [&'static str],
-    pub lines: Vec<Line>,
-}
-
-/// Writes the `[tables.*]` sections of a mapping, a blank line between two.
-pub(crate) fn write_tables(t: &mut String, tables: &[Table]) {
-    for (k, tab) in tables.iter().enumerate() {
-        if k > 0 {
-            t.push('\n');
-        }
-        let _ = writeln!(
-            t,
-            "[tables.{0}]\nfile = {1}\n\n[tables.{0}.fields]",
-            tab.table,
-            toml_str(tab.file)
-        );
-        let h = tab.header;
-        for line in &tab.lines {
-            match line {
-                Line::Col(field, c) => {
-                    let _ = writeln!(t, "{field} = {}", col(h, c));
-                }
-                Line::Map(field, c, pairs) => {
-                    let _ = writeln!(
-                        t,
-                        "{field} = {{ column = {}, map = {} }}",
-                        col(h, c),
-                        value_map(pairs)
-                    );
-                }
-                Line::Normalize(field, c, how) => {
-                    let _ = writeln!(
-                        t,
-                        "{field} = {{ column = {}, normalize = \"{how}\" }}",
-                        col(h, c)
-                    );
-                }
-                Line::Format(field, c, format) => {
-                    let _ = writeln!(
-                        t,
-                        "{field} = {{ column = {}, format = \"{format}\" }}",
-                        col(h, c)
-                    );
-                }
-                Line::Gender(c) => gender_line(t, h, c),
-                Line::Contacts(phone, email) => contact_lines(t, h, phone, email),
-                Line::Note(text) => t.push_str(text),
-                Line::Unmapped(c) => {
-                    assert!(h.contains(c), "{c} is not a column");
-                    let _ = writeln!(
-                        t,
-                        "# {} is left unmapped on purpose (deny by default: dropped, listed by name).",
-                        toml_str(c)
-                    );
-                }
-            }
-        }
-    }
 }
 
 /// The mapping text.
@@ -218,141 +92,7 @@ pub fn mapping_toml(info: &MappingInfo) -> String {
          truncate_timestamps = \"hour\"\n\n",
     );
 
-    write_tables(
-        &mut t,
-        &[
-            Table {
-                table: "clients",
-                file: CLIENTS_FILE,
-                header: CLIENTS_HEADER,
-                lines: vec![
-                    Line::Col("client_id", "Код клиента"),
-                    Line::Col("full_name", "ФИО"),
-                    Line::Contacts("Телефон", "E-mail"),
-                    Line::Format("birth_date", "Дата рождения", "DD.MM.YYYY"),
-                    Line::Gender("Пол"),
-                    Line::Col("passport", "Паспорт"),
-                    Line::Col("notes", "Комментарий"),
-                    Line::Col("branch", "Филиал"),
-                    Line::Col("registered_on", "Дата регистрации"),
-                    Line::Col("lead_source", "Источник"),
-                    Line::Col("trial_booked_on", "Пробное занятие"),
-                    Line::Col("archived_on", "Дата архивации"),
-                    Line::Col("postal_code", "Почтовый индекс"),
-                    Line::Unmapped("Адрес"),
-                ],
-            },
-            Table {
-                table: "memberships",
-                file: MEMBERSHIPS_FILE,
-                header: MEMBERSHIPS_HEADER,
-                lines: vec![
-                    Line::Col("membership_id", "Номер абонемента"),
-                    Line::Col("client_id", "Код клиента"),
-                    Line::Col("branch", "Филиал"),
-                    Line::Col("product", "Абонемент"),
-                    Line::Col("sold_on", "Дата продажи"),
-                    Line::Col("start_date", "Дата начала"),
-                    Line::Col("end_date", "Дата окончания"),
-                    Line::Col("price", "Стоимость"),
-                    // "Закрыт" (expired) is not a state of its own: whether a card is current
-                    // follows from its dates, so it maps to `active` as in the example mapping.
-                    Line::Map(
-                        "status",
-                        "Статус",
-                        vec![
-                            (MembershipStatus::Active.label(), "active"),
-                            (MembershipStatus::Frozen.label(), "frozen"),
-                            (MembershipStatus::Cancelled.label(), "cancelled"),
-                            (MembershipStatus::Closed.label(), "active"),
-                        ],
-                    ),
-                    Line::Col("freeze_days", "Дней заморозки"),
-                ],
-            },
-            Table {
-                table: "visits",
-                file: VISITS_FILE,
-                header: VISITS_HEADER,
-                lines: vec![
-                    Line::Col("client_id", "Код клиента"),
-                    Line::Col("visited_at", "Время входа"),
-                    Line::Col("branch", "Филиал"),
-                    Line::Col("kind", "Тип посещения"),
-                ],
-            },
-            Table {
-                table: "services",
-                file: SERVICES_FILE,
-                header: SERVICES_HEADER,
-                lines: vec![
-                    Line::Col("client_id", "Код клиента"),
-                    Line::Col("done_at", "Дата и время"),
-                    Line::Col("service", "Услуга"),
-                    Line::Map(
-                        "category",
-                        "Категория услуги",
-                        vec![
-                            (Service::Intro.category(), "starter"),
-                            (Service::Personal.category(), "personal_training"),
-                            (Service::Group.category(), "group"),
-                        ],
-                    ),
-                    Line::Col("department", "Отдел"),
-                    Line::Col("staff_id", "Код тренера"),
-                    Line::Col("staff_name", "Тренер"),
-                    Line::Map(
-                        "status",
-                        "Статус",
-                        vec![
-                            (ServiceStatus::Done.label(), "done"),
-                            (ServiceStatus::NoShow.label(), "no_show"),
-                            (ServiceStatus::Cancelled.label(), "cancelled"),
-                        ],
-                    ),
-                ],
-            },
-            Table {
-                table: "sales",
-                file: SALES_FILE,
-                header: SALES_HEADER,
-                lines: vec![
-                    Line::Col("sale_id", "Номер чека"),
-                    Line::Col("client_id", "Код клиента"),
-                    Line::Col("sold_at", "Дата и время продажи"),
-                    Line::Map(
-                        "category",
-                        "Категория",
-                        vec![
-                            (SaleCategory::Membership.label(), "membership"),
-                            (SaleCategory::Starter.label(), "starter"),
-                            (SaleCategory::PersonalTraining.label(), "personal_training"),
-                            (SaleCategory::Group.label(), "group"),
-                            (SaleCategory::Bar.label(), "retail"),
-                            (SaleCategory::Shop.label(), "retail"),
-                            (SaleCategory::Services.label(), "service"),
-                        ],
-                    ),
-                    Line::Col("item", "Товар/услуга"),
-                    Line::Col("quantity", "Количество"),
-                    Line::Col("amount", "Сумма"),
-                    Line::Col("department", "Отдел"),
-                    Line::Col("staff_id", "Код сотрудника"),
-                    Line::Col("staff_name", "Продавец"),
-                ],
-            },
-            Table {
-                table: "feedback",
-                file: FEEDBACK_FILE,
-                header: FEEDBACK_HEADER,
-                lines: vec![
-                    Line::Col("client_id", "Код клиента"),
-                    Line::Col("answered_on", "Дата ответа"),
-                    Line::Col("score", "Оценка"),
-                    Line::Col("comment", "Комментарий"),
-                ],
-            },
-        ],
-    );
+    // The [tables.*] sections, the same for every run: data (see `crate::mapping`).
+    t.push_str(include_str!("../mappings/fitness.tables.toml"));
     t
 }

@@ -159,7 +159,7 @@ fn mapping_names_real_columns_and_canonical_fields() {
     let mut mapped_columns: HashMap<String, HashSet<String>> = HashMap::new();
     for (name, t) in tables {
         let file = t["file"].as_str().unwrap();
-        let (header, _) = read_csv(&r.dir.join(file));
+        let (header, rows) = read_csv(&r.dir.join(file));
         let fields = t["fields"].as_table().unwrap();
         for (field, spec) in fields {
             assert!(
@@ -179,6 +179,17 @@ fn mapping_names_real_columns_and_canonical_fields() {
                 .entry(file.to_string())
                 .or_default()
                 .insert(column.to_string());
+            // A value map covers every value written (an unmapped status would be rejected).
+            if let Some(map) = spec.get("map").and_then(|m| m.as_table()) {
+                let k = header.iter().position(|h| h == column).unwrap();
+                for row in &rows {
+                    assert!(
+                        row[k].is_empty() || map.contains_key(&row[k]),
+                        "{file}: {column} = {:?} not mapped",
+                        row[k]
+                    );
+                }
+            }
         }
         // Every column but the deliberately unmapped address is mapped.
         for h in &header {

@@ -19,7 +19,7 @@ use super::{mapping_preamble, write_answers, Answer, Base, Business, Out, Profil
 use crate::behaviour::{pick, pick_weighted};
 use crate::calendar::{date_of, Day};
 use crate::ids::document_number;
-use crate::mapping::{write_tables, Line, MappingInfo, Table};
+use crate::mapping::MappingInfo;
 use crate::names::{self, Person};
 use chrono::Datelike;
 use rand::Rng;
@@ -955,81 +955,8 @@ pub fn mapping_toml(info: &MappingInfo) -> String {
          Left unmapped on purpose: \"Согласие на рассылку\" (marketing consent) and\n\
          \"Госномер\" (the licence plate, personal data the analysis does not need).",
     );
-    write_tables(
-        &mut t,
-        &[
-            Table {
-                table: "clients",
-                file: CLIENTS_FILE,
-                header: CLIENTS_HEADER,
-                lines: vec![
-                    Line::Col("client_id", "Код клиента"),
-                    Line::Col("full_name", "ФИО"),
-                    Line::Col("birth_date", "Дата рождения"),
-                    Line::Gender("Пол"),
-                    Line::Contacts("Телефон", "E-mail"),
-                    Line::Col("passport", "Паспорт"),
-                    Line::Col("postal_code", "Индекс"),
-                    Line::Col("branch", "Дилерский центр"),
-                    Line::Col("registered_on", "Дата создания"),
-                    Line::Col("lead_source", "Источник"),
-                    Line::Col("notes", "Комментарий"),
-                ],
-            },
-            Table {
-                table: "sales",
-                file: SALES_FILE,
-                header: SALES_HEADER,
-                lines: vec![
-                    Line::Col("sale_id", "Номер документа"),
-                    Line::Col("client_id", "Код клиента"),
-                    Line::Col("sold_at", "Дата"),
-                    Line::Map(
-                        "category",
-                        "Вид реализации",
-                        vec![
-                            (CAT_VEHICLE, "vehicle"),
-                            (CAT_SERVICE, "service"),
-                            (CAT_PARTS, "retail"),
-                            (CAT_CONTRACT, "service"),
-                            (CAT_WARRANTY, "other"),
-                            (CAT_INSURANCE, "other"),
-                        ],
-                    ),
-                    Line::Col("item", "Номенклатура"),
-                    Line::Col("quantity", "Количество"),
-                    Line::Col("amount", "Сумма"),
-                    Line::Col("department", "Подразделение"),
-                    Line::Col("vin", "VIN"),
-                ],
-            },
-            Table {
-                table: "visits",
-                file: VISITS_FILE,
-                header: VISITS_HEADER,
-                lines: vec![
-                    Line::Col("client_id", "Код клиента"),
-                    Line::Col("visited_at", "Дата и время приёма"),
-                    Line::Col("branch", "Дилерский центр"),
-                    Line::Col("kind", "Вид работ"),
-                    Line::Col("model", "Модель"),
-                    Line::Col("mileage", "Пробег, км"),
-                    Line::Col("vin", "VIN"),
-                ],
-            },
-            Table {
-                table: "feedback",
-                file: FEEDBACK_FILE,
-                header: FEEDBACK_HEADER,
-                lines: vec![
-                    Line::Col("client_id", "Код клиента"),
-                    Line::Col("answered_on", "Дата опроса"),
-                    Line::Col("score", "Оценка"),
-                    Line::Col("comment", "Комментарий"),
-                ],
-            },
-        ],
-    );
+    // The [tables.*] sections, the same for every run: data (see `crate::mapping`).
+    t.push_str(include_str!("../../mappings/auto_service.tables.toml"));
     t
 }
 

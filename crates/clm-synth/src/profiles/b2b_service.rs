@@ -19,7 +19,7 @@ use super::{mapping_preamble, write_answers, Answer, Base, Business, Out, Profil
 use crate::behaviour::{minute_in, pick, pick_weighted};
 use crate::calendar::{date_of, day_of, end_after_months, weekday_index, Day};
 use crate::ids::document_number;
-use crate::mapping::{write_tables, Line, MappingInfo, Table};
+use crate::mapping::MappingInfo;
 use crate::names::{self, Person};
 use chrono::{Datelike, NaiveDate};
 use rand::Rng;
@@ -761,82 +761,7 @@ pub fn mapping_toml(info: &MappingInfo) -> String {
          Left unmapped on purpose: \"КПП\", \"Должность\", \"Отрасль\" and the account\n\
          manager (\"Ответственный\") of each contact.",
     );
-    write_tables(
-        &mut t,
-        &[
-        Table {
-            table: "clients",
-            file: ACCOUNTS_FILE,
-            header: ACCOUNTS_HEADER,
-            lines: vec![
-                Line::Col("client_id", "Код контрагента"),
-                Line::Col("full_name", "Наименование"),
-                Line::Normalize("tax_id", "ИНН", "digits"),
-                Line::Col("contact_name", "Контактное лицо"),
-                Line::Contacts("Телефон", "E-mail"),
-                Line::Col("address", "Юридический адрес"),
-                Line::Col("branch", "Офис"),
-                Line::Col("registered_on", "Дата создания"),
-                Line::Col("lead_source", "Источник"),
-            ],
-        },
-        Table {
-            table: "memberships",
-            file: CONTRACTS_FILE,
-            header: CONTRACTS_HEADER,
-            lines: vec![
-                Line::Col("membership_id", "Номер договора"),
-                Line::Col("client_id", "Код контрагента"),
-                Line::Col("branch", "Офис"),
-                Line::Col("product", "Тариф"),
-                Line::Col("sold_on", "Дата подписания"),
-                Line::Col("start_date", "Дата начала"),
-                Line::Col("end_date", "Дата окончания"),
-                Line::Col("price", "Сумма договора"),
-                Line::Note("# Whether a contract is current follows from its dates: \"Завершён\" (ended), \"Подписан\"\n\
-         # (starts later) and \"Расторгнут\" (terminated early; the end date is the termination\n\
-         # date) all map to active. \"Аннулирован\" (annulled before it started) is cancelled.\n"),
-                Line::Map("status", "Статус", vec![ (STATUS_CURRENT, "active"), (STATUS_ENDED, "active"), (STATUS_SIGNED, "active"), (STATUS_TERMINATED, "active"), (STATUS_CANCELLED, "cancelled"), ]),
-            ],
-        },
-        Table {
-            table: "sales",
-            file: INVOICES_FILE,
-            header: INVOICES_HEADER,
-            lines: vec![
-                Line::Col("sale_id", "Номер счёта"),
-                Line::Col("client_id", "Код контрагента"),
-                Line::Format("sold_at", "Дата счёта", "DD.MM.YYYY"),
-                Line::Map("category", "Вид услуг", vec![ (CAT_SUBSCRIPTION, "service"), (CAT_EXTRA, "other"), (CAT_PROJECT, "service"), (CAT_EQUIPMENT, "retail"), ]),
-                Line::Col("item", "Услуга"),
-                Line::Col("quantity", "Кол-во"),
-                Line::Col("amount", "Сумма"),
-                Line::Map("payment_status", "Статус оплаты", vec![(PAID, "paid"), (OPEN, "open"), (PARTLY, "open")]),
-            ],
-        },
-        Table {
-            table: "visits",
-            file: CONTACTS_FILE,
-            header: CONTACTS_HEADER,
-            lines: vec![
-                Line::Col("client_id", "Код контрагента"),
-                Line::Col("visited_at", "Дата и время"),
-                Line::Col("branch", "Офис"),
-                Line::Col("kind", "Тип контакта"),
-            ],
-        },
-        Table {
-            table: "feedback",
-            file: NPS_FILE,
-            header: NPS_HEADER,
-            lines: vec![
-                Line::Col("client_id", "Код контрагента"),
-                Line::Col("answered_on", "Дата опроса"),
-                Line::Col("score", "Оценка"),
-                Line::Col("comment", "Комментарий"),
-            ],
-        },
-        ],
-    );
+    // The [tables.*] sections, the same for every run: data (see `crate::mapping`).
+    t.push_str(include_str!("../../mappings/b2b_service.tables.toml"));
     t
 }

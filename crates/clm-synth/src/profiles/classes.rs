@@ -19,7 +19,7 @@ use super::{mapping_preamble, write_answers, Answer, Base, Business, Out, Profil
 use crate::behaviour::{minute_in, pick, pick_weighted};
 use crate::calendar::{date_of, end_after_months, weekday_index, Day};
 use crate::ids::document_number;
-use crate::mapping::{write_tables, Line, MappingInfo, Table};
+use crate::mapping::MappingInfo;
 use crate::names::{self, feminine_surname, Person};
 use chrono::Datelike;
 use rand::Rng;
@@ -963,85 +963,7 @@ pub fn mapping_toml(info: &MappingInfo) -> String {
          Left unmapped on purpose: \"Причина архивации\" (free text), \"Занятий\" (the lessons\n\
          in a subscription; the payment's quantity carries it) and \"Группа\" (the timetable).",
     );
-    write_tables(
-        &mut t,
-        &[
-        Table {
-            table: "clients",
-            file: STUDENTS_FILE,
-            header: STUDENTS_HEADER,
-            lines: vec![
-                Line::Col("client_id", "ID"),
-                Line::Col("full_name", "ФИО ученика"),
-                Line::Col("birth_date", "Дата рождения"),
-                Line::Gender("Пол"),
-                Line::Col("contact_name", "Контактное лицо"),
-                Line::Contacts("Телефон", "E-mail"),
-                Line::Col("postal_code", "Индекс"),
-                Line::Col("branch", "Филиал"),
-                Line::Col("registered_on", "Дата добавления"),
-                Line::Col("lead_source", "Источник"),
-                Line::Col("trial_booked_on", "Запись на пробный урок"),
-                Line::Col("archived_on", "Дата архивации"),
-                Line::Col("notes", "Комментарий"),
-            ],
-        },
-        Table {
-            table: "memberships",
-            file: SUBSCRIPTIONS_FILE,
-            header: SUBSCRIPTIONS_HEADER,
-            lines: vec![
-                Line::Col("membership_id", "Номер абонемента"),
-                Line::Col("client_id", "ID ученика"),
-                Line::Col("branch", "Филиал"),
-                Line::Col("product", "Программа"),
-                Line::Col("sold_on", "Дата продажи"),
-                Line::Col("start_date", "Дата начала"),
-                Line::Col("end_date", "Дата окончания"),
-                Line::Col("price", "Стоимость"),
-                Line::Note("# \"Завершён\" (used up or expired) maps to active: the dates say whether it is current.\n"),
-                Line::Map("status", "Статус", vec![ (STATUS_ACTIVE, "active"), (STATUS_DONE, "active"), (STATUS_FROZEN, "frozen"), (STATUS_CANCELLED, "cancelled"), ]),
-                Line::Col("freeze_days", "Дней заморозки"),
-            ],
-        },
-        Table {
-            table: "visits",
-            file: ATTENDANCE_FILE,
-            header: ATTENDANCE_HEADER,
-            lines: vec![
-                Line::Col("client_id", "ID ученика"),
-                Line::Col("visited_at", "Дата и время"),
-                Line::Col("branch", "Филиал"),
-                Line::Col("kind", "Программа"),
-            ],
-        },
-        Table {
-            table: "sales",
-            file: PAYMENTS_FILE,
-            header: PAYMENTS_HEADER,
-            lines: vec![
-                Line::Col("sale_id", "Номер платежа"),
-                Line::Col("client_id", "ID ученика"),
-                Line::Col("sold_at", "Дата и время"),
-                Line::Map("category", "Категория", vec![ (CAT_SUBSCRIPTION, "group"), (CAT_SINGLE, "group"), (CAT_TRIAL, "starter"), (CAT_MATERIALS, "retail"), (CAT_EVENTS, "other"), ]),
-                Line::Col("item", "Назначение"),
-                Line::Col("quantity", "Кол-во"),
-                Line::Col("amount", "Сумма"),
-                Line::Map("payment_status", "Статус оплаты", vec![(PAID, "paid"), (OPEN, "open")]),
-            ],
-        },
-        Table {
-            table: "feedback",
-            file: FEEDBACK_FILE,
-            header: FEEDBACK_HEADER,
-            lines: vec![
-                Line::Col("client_id", "ID ученика"),
-                Line::Col("answered_on", "Дата"),
-                Line::Col("score", "Оценка"),
-                Line::Col("comment", "Отзыв"),
-            ],
-        },
-        ],
-    );
+    // The [tables.*] sections, the same for every run: data (see `crate::mapping`).
+    t.push_str(include_str!("../../mappings/classes.tables.toml"));
     t
 }

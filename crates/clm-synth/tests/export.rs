@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::canonical_fields;
+use common::{canonical_fields, read_csv, Table};
 
 const FILES: [&str; 6] = [
     "clients.csv",
@@ -32,44 +32,6 @@ fn make(dir: &Path, clients: u64, seed: u64, encoding: Encoding) -> RowCounts {
         encoding,
     })
     .unwrap()
-}
-
-fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut r = csv::ReaderBuilder::new()
-        .delimiter(b';')
-        .from_path(path)
-        .unwrap();
-    let header = r.headers().unwrap().iter().map(str::to_string).collect();
-    let rows = r
-        .records()
-        .map(|rec| rec.unwrap().iter().map(str::to_string).collect())
-        .collect();
-    (header, rows)
-}
-
-struct Table {
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    fn load(dir: &Path, file: &str) -> Self {
-        let (header, rows) = read_csv(&dir.join(file));
-        for r in &rows {
-            assert_eq!(r.len(), header.len(), "{file}: ragged row {r:?}");
-        }
-        Table { header, rows }
-    }
-    fn col(&self, name: &str) -> usize {
-        self.header
-            .iter()
-            .position(|h| h == name)
-            .unwrap_or_else(|| panic!("no column {name}"))
-    }
-    fn values<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> + 'a {
-        let i = self.col(name);
-        self.rows.iter().map(move |r| r[i].as_str())
-    }
 }
 
 fn date(s: &str) -> NaiveDate {

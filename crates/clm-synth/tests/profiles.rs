@@ -9,10 +9,10 @@ use chrono::NaiveDate;
 use clm_synth::{generate, generate_with, Config, Encoding, Profile, RowCounts};
 use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 mod common;
-use common::canonical_fields;
+use common::{canonical_fields, Table};
 
 const OTHERS: [Profile; 3] = [Profile::Classes, Profile::AutoService, Profile::B2bService];
 
@@ -44,39 +44,6 @@ fn run(profile: Profile, clients: u64, seed: u64, encoding: Encoding) -> Run {
         _tmp: tmp,
         dir,
         counts,
-    }
-}
-
-struct Table {
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    fn load(dir: &Path, file: &str) -> Self {
-        let mut r = csv::ReaderBuilder::new()
-            .delimiter(b';')
-            .from_path(dir.join(file))
-            .unwrap();
-        let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
-        let rows: Vec<Vec<String>> = r
-            .records()
-            .map(|rec| rec.unwrap().iter().map(str::to_string).collect())
-            .collect();
-        for row in &rows {
-            assert_eq!(row.len(), header.len(), "{file}: ragged row {row:?}");
-        }
-        Table { header, rows }
-    }
-    fn col(&self, name: &str) -> usize {
-        self.header
-            .iter()
-            .position(|h| h == name)
-            .unwrap_or_else(|| panic!("no column {name}"))
-    }
-    fn values<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> + 'a {
-        let i = self.col(name);
-        self.rows.iter().map(move |r| r[i].as_str())
     }
 }
 

@@ -38,3 +38,43 @@ pub fn same_text(utf8: &Path, cp1251: &Path, name: &str) {
     assert!(!had_errors, "{name}");
     assert_eq!(decoded, std::str::from_utf8(&utf8).unwrap(), "{name}");
 }
+
+/// A `;`-separated CSV file: its header and rows.
+pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_path(path)
+        .unwrap();
+    let header = r.headers().unwrap().iter().map(str::to_string).collect();
+    let rows = r
+        .records()
+        .map(|rec| rec.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    (header, rows)
+}
+
+/// A CSV file the generator wrote, every row as long as the header.
+pub struct Table {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn load(dir: &Path, file: &str) -> Self {
+        let (header, rows) = read_csv(&dir.join(file));
+        for r in &rows {
+            assert_eq!(r.len(), header.len(), "{file}: ragged row {r:?}");
+        }
+        Table { header, rows }
+    }
+    pub fn col(&self, name: &str) -> usize {
+        self.header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    }
+    pub fn values<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> + 'a {
+        let i = self.col(name);
+        self.rows.iter().map(move |r| r[i].as_str())
+    }
+}

@@ -131,79 +131,37 @@ struct Programme {
     materials: Option<(&'static str, i64)>,
 }
 
+const fn prog(
+    name: &'static str,
+    code: &'static str,
+    lesson: i64,
+    kids: (i32, i32),
+    kids_weight: u32,
+    adults_weight: u32,
+    materials: Option<(&'static str, i64)>,
+) -> Programme {
+    Programme {
+        name,
+        code,
+        lesson,
+        kids,
+        kids_weight,
+        adults_weight,
+        materials,
+    }
+}
+
+/// name, code, lesson price, children's ages, weights among children and adults, materials.
+#[rustfmt::skip]
 const PROGRAMMES: &[Programme] = &[
-    Programme {
-        name: "Английский язык",
-        code: "АНГ",
-        lesson: 80_000,
-        kids: (5, 17),
-        kids_weight: 30,
-        adults_weight: 40,
-        materials: Some(("Учебник и рабочая тетрадь", 240_000)),
-    },
-    Programme {
-        name: "Китайский язык",
-        code: "КИТ",
-        lesson: 95_000,
-        kids: (8, 17),
-        kids_weight: 5,
-        adults_weight: 12,
-        materials: Some(("Учебник и прописи", 210_000)),
-    },
-    Programme {
-        name: "Немецкий язык",
-        code: "НЕМ",
-        lesson: 80_000,
-        kids: (8, 17),
-        kids_weight: 5,
-        adults_weight: 9,
-        materials: Some(("Учебник и рабочая тетрадь", 240_000)),
-    },
-    Programme {
-        name: "Робототехника",
-        code: "РОБ",
-        lesson: 100_000,
-        kids: (6, 14),
-        kids_weight: 18,
-        adults_weight: 0,
-        materials: Some(("Робототехнический набор", 690_000)),
-    },
-    Programme {
-        name: "Программирование на Python",
-        code: "ПРГ",
-        lesson: 110_000,
-        kids: (10, 17),
-        kids_weight: 10,
-        adults_weight: 12,
-        materials: None,
-    },
-    Programme {
-        name: "Шахматы",
-        code: "ШАХ",
-        lesson: 65_000,
-        kids: (5, 14),
-        kids_weight: 12,
-        adults_weight: 0,
-        materials: Some(("Шахматный задачник", 90_000)),
-    },
-    Programme {
-        name: "Рисование",
-        code: "РИС",
-        lesson: 70_000,
-        kids: (5, 14),
-        kids_weight: 10,
-        adults_weight: 12,
-        materials: Some(("Набор художника", 280_000)),
-    },
-    Programme {
-        name: "Современные танцы",
-        code: "ТАН",
-        lesson: 65_000,
-        kids: (6, 17),
-        kids_weight: 10,
-        adults_weight: 15,
-        materials: None,
-    },
+    prog("Английский язык", "АНГ", 80_000, (5, 17), 30, 40, Some(("Учебник и рабочая тетрадь", 240_000))),
+    prog("Китайский язык", "КИТ", 95_000, (8, 17), 5, 12, Some(("Учебник и прописи", 210_000))),
+    prog("Немецкий язык", "НЕМ", 80_000, (8, 17), 5, 9, Some(("Учебник и рабочая тетрадь", 240_000))),
+    prog("Робототехника", "РОБ", 100_000, (6, 14), 18, 0, Some(("Робототехнический набор", 690_000))),
+    prog("Программирование на Python", "ПРГ", 110_000, (10, 17), 10, 12, None),
+    prog("Шахматы", "ШАХ", 65_000, (5, 14), 12, 0, Some(("Шахматный задачник", 90_000))),
+    prog("Рисование", "РИС", 70_000, (5, 14), 10, 12, Some(("Набор художника", 280_000))),
+    prog("Современные танцы", "ТАН", 65_000, (6, 17), 10, 15, None),
 ];
 
 const LEAD_SOURCES: &[(&str, u32)] = &[

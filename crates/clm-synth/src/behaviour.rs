@@ -670,11 +670,8 @@ impl Life<'_> {
             r if r < 85 + shift => 1,
             _ => 0,
         };
-        let offsets = [
-            rng.random_range(0..=6),
-            rng.random_range(7..=15),
-            rng.random_range(16..=28),
-        ];
+        let offsets =
+            [rng.random_range(0..=6), rng.random_range(7..=15), rng.random_range(16..=28)];
         let testing_dept = match rng.random_range(0..100u32) {
             0..=69 => Department::Gym,
             70..=84 => Department::Group,

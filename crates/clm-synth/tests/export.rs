@@ -10,14 +10,8 @@ use std::path::{Path, PathBuf};
 mod common;
 use common::{canonical_fields, read_csv, Table};
 
-const FILES: [&str; 6] = [
-    "clients.csv",
-    "memberships.csv",
-    "visits.csv",
-    "services.csv",
-    "sales.csv",
-    "feedback.csv",
-];
+const FILES: [&str; 6] =
+    ["clients.csv", "memberships.csv", "visits.csv", "services.csv", "sales.csv", "feedback.csv"];
 
 fn as_of() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()
@@ -166,14 +160,7 @@ fn mapping_names_real_columns_and_canonical_fields() {
     }
     // Direct fields are mapped too, so on-site tools can find them.
     let clients = tables["clients"]["fields"].as_table().unwrap();
-    for f in [
-        "full_name",
-        "phone",
-        "email",
-        "passport",
-        "notes",
-        "postal_code",
-    ] {
+    for f in ["full_name", "phone", "email", "passport", "notes", "postal_code"] {
         assert!(clients.contains_key(f), "clients.{f} not mapped");
     }
     assert_eq!(
@@ -316,12 +303,8 @@ fn a_small_club_looks_plausible() {
 
     // Every kind of row the analyses need shows up.
     let sale_cats: HashSet<&str> = sales.values("Категория").collect();
-    for c in [
-        "Абонемент",
-        "Стартовый пакет",
-        "Персональные тренировки",
-        "Бар",
-    ] {
+    for c in ["Абонемент", "Стартовый пакет", "Персональные тренировки", "Бар"]
+    {
         assert!(sale_cats.contains(c), "no {c} sales");
     }
     let receipts: HashSet<&str> = sales.values("Номер чека").collect();
@@ -423,15 +406,9 @@ fn every_lifecycle_stage_is_populated() {
         };
         *stages.entry(stage).or_default() += 1;
     }
-    for s in [
-        "frozen",
-        "newcomer",
-        "renewed",
-        "renewal_due",
-        "inactive",
-        "active",
-        "lapsed_or_former",
-    ] {
+    for s in
+        ["frozen", "newcomer", "renewed", "renewal_due", "inactive", "active", "lapsed_or_former"]
+    {
         assert!(stages.get(s).copied().unwrap_or(0) >= 3, "{s}: {stages:?}");
     }
 }

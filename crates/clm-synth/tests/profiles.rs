@@ -236,14 +236,7 @@ fn mappings_name_real_columns_and_only_canonical_fields() {
             }
         }
         let clients = tables["clients"]["fields"].as_table().unwrap();
-        for f in [
-            "client_id",
-            "full_name",
-            "phone",
-            "email",
-            "branch",
-            "registered_on",
-        ] {
+        for f in ["client_id", "full_name", "phone", "email", "branch", "registered_on"] {
             assert!(clients.contains_key(f), "{}: clients.{f}", p.name());
         }
         assert_eq!(clients["phone"]["normalize"].as_str(), Some("digits"));
@@ -510,11 +503,7 @@ fn auto_service_every_stage_occurs() {
         "auto_service",
         &stages,
         &[
-            "repurchase_window",
-            "acquired",
-            "first_service_due",
-            "in_service",
-            "lapsed_service",
+            "repurchase_window", "acquired", "first_service_due", "in_service", "lapsed_service",
             "lead",
         ],
     );
@@ -523,12 +512,8 @@ fn auto_service_every_stage_occurs() {
         assert!(kinds.contains(k), "no {k} visits");
     }
     let cats: HashSet<&str> = sales.values("Вид реализации").collect();
-    for c in [
-        "Автомобиль",
-        "Сервис",
-        "Запчасти и аксессуары",
-        "Сервисный контракт",
-    ] {
+    for c in ["Автомобиль", "Сервис", "Запчасти и аксессуары", "Сервисный контракт"]
+    {
         assert!(cats.contains(c), "no {c} sales");
     }
 }
@@ -642,14 +627,7 @@ fn b2b_service_every_stage_occurs() {
     assert_every_stage(
         "b2b_service",
         &stages,
-        &[
-            "onboarding",
-            "at_risk",
-            "growth",
-            "service",
-            "churned",
-            "acquisition",
-        ],
+        &["onboarding", "at_risk", "growth", "service", "churned", "acquisition"],
     );
     let kinds: HashSet<&str> = contacts.values("Тип контакта").collect();
     assert_eq!(kinds, HashSet::from(["Звонок", "Встреча", "Выезд"]));

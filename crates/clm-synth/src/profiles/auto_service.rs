@@ -45,48 +45,22 @@ pub const FILES: [(&str, &str); 4] = [
 ];
 
 pub const CLIENTS_HEADER: &[&str] = &[
-    "Код клиента",
-    "ФИО",
-    "Дата рождения",
-    "Пол",
-    "Телефон",
-    "E-mail",
-    "Паспорт",
-    "Индекс",
-    "Дилерский центр",
-    "Дата создания",
-    "Источник",
-    "Согласие на рассылку",
-    "Комментарий",
+    "Код клиента", "ФИО", "Дата рождения", "Пол", "Телефон", "E-mail", "Паспорт", "Индекс",
+    "Дилерский центр", "Дата создания", "Источник", "Согласие на рассылку", "Комментарий",
 ];
 pub const SALES_HEADER: &[&str] = &[
-    "Номер документа",
-    "Дата",
-    "Код клиента",
-    "Вид реализации",
-    "Номенклатура",
-    "Количество",
-    "Сумма",
-    "Подразделение",
-    "VIN",
+    "Номер документа", "Дата", "Код клиента", "Вид реализации", "Номенклатура", "Количество",
+    "Сумма", "Подразделение", "VIN",
 ];
 pub const VISITS_HEADER: &[&str] = &[
-    "Код клиента",
-    "Дата и время приёма",
-    "Дилерский центр",
-    "Вид работ",
-    "Модель",
-    "VIN",
-    "Госномер",
-    "Пробег, км",
+    "Код клиента", "Дата и время приёма", "Дилерский центр", "Вид работ", "Модель", "VIN",
+    "Госномер", "Пробег, км",
 ];
 pub const FEEDBACK_HEADER: &[&str] = &["Код клиента", "Дата опроса", "Оценка", "Комментарий"];
 
 /// Columns left unmapped on purpose (dropped by the pseudonymizer, listed in the manifest).
-pub const UNMAPPED: &[(&str, &str)] = &[
-    (CLIENTS_FILE, "Согласие на рассылку"),
-    (VISITS_FILE, "Госномер"),
-];
+pub const UNMAPPED: &[(&str, &str)] =
+    &[(CLIENTS_FILE, "Согласие на рассылку"), (VISITS_FILE, "Госномер")];
 
 pub const BRANCHES: [&str; 2] = ["Автоцентр Восток", "Автоцентр Запад"];
 
@@ -317,12 +291,8 @@ const LEAD_SOURCES: &[(&str, u32)] = &[
     ("Автопортал", 15),
     ("Визит в салон", 5),
 ];
-const SERVICE_SOURCES: &[(&str, u32)] = &[
-    ("Онлайн-запись на сервис", 40),
-    ("Звонок", 30),
-    ("Рекомендация", 20),
-    ("Визит в салон", 10),
-];
+const SERVICE_SOURCES: &[(&str, u32)] =
+    &[("Онлайн-запись на сервис", 40), ("Звонок", 30), ("Рекомендация", 20), ("Визит в салон", 10)];
 /// Each used by at most 4 clients whatever the dealer's size (below `rare_k` = 5).
 pub(crate) const RARE_SOURCES: &[(&str, u64)] = &[
     ("Автосалон «Моторшоу»", 4),
@@ -352,11 +322,8 @@ const PARTS: &[(&str, i64)] = &[
     ("Аккумулятор", 1_150_000),
     ("Тормозные колодки", 380_000),
 ];
-const PRAISE: &[&str] = &[
-    "Всё быстро и качественно",
-    "Отличный мастер-приёмщик",
-    "Машину вернули чистой; спасибо",
-];
+const PRAISE: &[&str] =
+    &["Всё быстро и качественно", "Отличный мастер-приёмщик", "Машину вернули чистой; спасибо"];
 const NEUTRAL: &[&str] = &["Нормально, но долго ждать", "Дороговато, но качественно"];
 const COMPLAINTS: &[&str] = &[
     "Навязывают лишние работы",
@@ -555,15 +522,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
             };
             let until = next.unwrap_or(Day::MAX);
             service_car(
-                rng,
-                sc,
-                k,
-                true,
-                bought,
-                until,
-                as_of,
-                service_start,
-                branch,
+                rng, sc, k, true, bought, until, as_of, service_start, branch,
             );
             match next {
                 Some(n) => bought = n,
@@ -879,9 +838,7 @@ fn service_car(
     for &d in &schedule {
         let km = (d - bought) as f32 * km_per_day;
         let n = ((km / 15_000.0).round() as usize).clamp(1, 8);
-        const TO: [&str; 8] = [
-            "ТО-1", "ТО-2", "ТО-3", "ТО-4", "ТО-5", "ТО-6", "ТО-7", "ТО-8",
-        ];
+        const TO: [&str; 8] = ["ТО-1", "ТО-2", "ТО-3", "ТО-4", "ТО-5", "ТО-6", "ТО-7", "ТО-8"];
         let amount = 11_000 + if n % 2 == 0 { 9_000 } else { 0 } + rng.random_range(0..4_000);
         visit(rng, sc, d, KIND_MAINTENANCE, TO[n - 1], amount);
     }

@@ -62,33 +62,13 @@ pub const STUDENTS_HEADER: &[&str] = &[
     "Комментарий",
 ];
 pub const SUBSCRIPTIONS_HEADER: &[&str] = &[
-    "Номер абонемента",
-    "ID ученика",
-    "Филиал",
-    "Программа",
-    "Занятий",
-    "Дата продажи",
-    "Дата начала",
-    "Дата окончания",
-    "Стоимость",
-    "Статус",
-    "Дней заморозки",
+    "Номер абонемента", "ID ученика", "Филиал", "Программа", "Занятий", "Дата продажи",
+    "Дата начала", "Дата окончания", "Стоимость", "Статус", "Дней заморозки",
 ];
-pub const ATTENDANCE_HEADER: &[&str] = &[
-    "ID ученика",
-    "Дата и время",
-    "Филиал",
-    "Программа",
-    "Группа",
-];
+pub const ATTENDANCE_HEADER: &[&str] =
+    &["ID ученика", "Дата и время", "Филиал", "Программа", "Группа"];
 pub const PAYMENTS_HEADER: &[&str] = &[
-    "Номер платежа",
-    "ID ученика",
-    "Дата и время",
-    "Категория",
-    "Назначение",
-    "Кол-во",
-    "Сумма",
+    "Номер платежа", "ID ученика", "Дата и время", "Категория", "Назначение", "Кол-во", "Сумма",
     "Статус оплаты",
 ];
 pub const FEEDBACK_HEADER: &[&str] = &["ID ученика", "Дата", "Оценка", "Отзыв"];
@@ -208,11 +188,8 @@ const PRAISE: &[&str] = &[
     "Видим прогресс; спасибо школе",
     "Удобное расписание и расположение",
 ];
-const NEUTRAL: &[&str] = &[
-    "В целом хорошо",
-    "Хотелось бы меньше учеников в группе",
-    "Мало домашних заданий",
-];
+const NEUTRAL: &[&str] =
+    &["В целом хорошо", "Хотелось бы меньше учеников в группе", "Мало домашних заданий"];
 const COMPLAINTS: &[&str] = &[
     "Часто меняются преподаватели",
     "Дорого",
@@ -294,11 +271,7 @@ pub(crate) struct Scratch {
 pub(crate) const BUSINESS: Business<Scratch> = Business {
     profile: Profile::Classes,
     headers: &[
-        STUDENTS_HEADER,
-        SUBSCRIPTIONS_HEADER,
-        ATTENDANCE_HEADER,
-        PAYMENTS_HEADER,
-        FEEDBACK_HEADER,
+        STUDENTS_HEADER, SUBSCRIPTIONS_HEADER, ATTENDANCE_HEADER, PAYMENTS_HEADER, FEEDBACK_HEADER,
     ],
     simulate,
     mapping_toml,
@@ -377,14 +350,7 @@ fn timetable(rng: &mut ChaCha8Rng, lessons: u32, adult: bool) -> ([bool; 7], u16
     } else {
         pick(
             rng,
-            &[
-                15 * 60,
-                16 * 60,
-                16 * 60 + 30,
-                17 * 60,
-                17 * 60 + 30,
-                18 * 60,
-            ],
+            &[15 * 60, 16 * 60, 16 * 60 + 30, 17 * 60, 17 * 60 + 30, 18 * 60],
         )
     };
     (days, minute)
@@ -703,14 +669,7 @@ fn enrol(base: &Base, rng: &mut ChaCha8Rng, sc: &mut Scratch, k: usize, idx: u64
     let (prog, lessons, days, minute, attend, leave_p, summer_pause, return_p, mut s) = {
         let e = &sc.enrolments[k];
         (
-            e.prog,
-            e.lessons,
-            e.days,
-            e.minute,
-            e.attend,
-            e.leave_p,
-            e.summer_pause,
-            e.return_p,
+            e.prog, e.lessons, e.days, e.minute, e.attend, e.leave_p, e.summer_pause, e.return_p,
             e.start,
         )
     };
@@ -836,11 +795,7 @@ fn enrol(base: &Base, rng: &mut ChaCha8Rng, sc: &mut Scratch, k: usize, idx: u64
                 category: CAT_EVENTS,
                 item: pick(
                     rng,
-                    &[
-                        "Мастер-класс",
-                        "Открытый урок для родителей",
-                        "Праздничный концерт",
-                    ],
+                    &["Мастер-класс", "Открытый урок для родителей", "Праздничный концерт"],
                 ),
                 quantity: 1,
                 amount: pick(rng, &[90_000, 120_000, 150_000]),

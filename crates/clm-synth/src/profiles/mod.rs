@@ -46,12 +46,8 @@ pub enum Profile {
 }
 
 impl Profile {
-    pub const ALL: [Profile; 4] = [
-        Profile::Fitness,
-        Profile::Classes,
-        Profile::AutoService,
-        Profile::B2bService,
-    ];
+    pub const ALL: [Profile; 4] =
+        [Profile::Fitness, Profile::Classes, Profile::AutoService, Profile::B2bService];
 
     /// The name `--profile` takes (and SPEC §6 uses).
     pub fn name(self) -> &'static str {

@@ -8,14 +8,7 @@ use std::path::Path;
 pub fn canonical_fields() -> HashMap<String, HashSet<String>> {
     let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
     let mut out = HashMap::new();
-    for table in [
-        "clients",
-        "memberships",
-        "visits",
-        "services",
-        "sales",
-        "feedback",
-    ] {
+    for table in ["clients", "memberships", "visits", "services", "sales", "feedback"] {
         let text = fs::read_to_string(schemas.join(format!("{table}.toml"))).unwrap();
         let doc: toml::Table = text.parse().unwrap();
         let names = doc["field"]

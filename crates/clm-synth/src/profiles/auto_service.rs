@@ -15,7 +15,7 @@
 //! bought their car elsewhere and only service it here. Mileage grows ~15,000 km a year per
 //! car, at each owner's own pace.
 
-use super::{mapping_preamble, write_answers, Answer, Base, Business, Out, Profile, Survey};
+use super::{mapping_preamble, write_answers, Answer, Base, Business, Out, Profile, Reset, Survey};
 use crate::behaviour::{pick, pick_weighted};
 use crate::calendar::{date_of, Day};
 use crate::ids::document_number;
@@ -374,10 +374,12 @@ pub(crate) struct Scratch {
 }
 
 /// The dealer: what the shared run needs.
-pub(crate) const BUSINESS: Business<Scratch> = Business {
+pub(crate) const BUSINESS: Business<Owner, Scratch> = Business {
     profile: Profile::AutoService,
     headers: &[CLIENTS_HEADER, SALES_HEADER, VISITS_HEADER, FEEDBACK_HEADER],
-    simulate,
+    who,
+    life,
+    write,
     mapping_toml,
 };
 
@@ -458,15 +460,29 @@ fn service_minute<R: Rng>(rng: &mut R) -> u16 {
 }
 
 /// Simulate client `idx` (0-based) and write its rows.
-fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Result<()> {
-    let mut rng = base.rng(idx);
-    let rng = &mut rng;
-    let as_of = base.as_of;
-    let sales_start = as_of - SALES_HISTORY_DAYS;
-    let service_start = as_of - SERVICE_HISTORY_DAYS;
-    let brands_left = as_of - 4 * 365 - 120;
-    let id = client_id(idx);
+/// Who a client is: the person and their contacts; what they bought and had serviced is
+/// their life's.
+pub(crate) struct Owner {
+    id: String,
+    female: bool,
+    person: Person,
+    birth: Day,
+    phone: String,
+    email: String,
+    postal: String,
+    branch: usize,
+    /// Agreed to mailings.
+    consent: bool,
+    /// Set by the client's life: when the record was made and from where, the passport (for
+    /// buyers, mostly) and the note.
+    registered: Day,
+    source: &'static str,
+    passport: String,
+    comment: String,
+}
 
+fn who(base: &Base, idx: u64, rng: &mut ChaCha8Rng) -> Owner {
+    let as_of = base.as_of;
     let female = rng.random_bool(0.33);
     let person = Person::random(rng, female);
     let years: i32 = match rng.random_range(0..100u32) {
@@ -488,12 +504,40 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
     let postal = names::postal_code(rng);
     let branch = rng.random_range(0..2usize);
     let consent = rng.random_bool(0.6);
+    Owner {
+        id: client_id(idx),
+        female,
+        person,
+        birth,
+        phone,
+        email,
+        postal,
+        branch,
+        consent,
+        registered: 0,
+        source: "",
+        passport: String::new(),
+        comment: String::new(),
+    }
+}
 
-    sc.cars.clear();
-    sc.visits.clear();
-    sc.sales.clear();
-    sc.feedback.clear();
+impl Reset for Scratch {
+    fn reset(&mut self) {
+        self.cars.clear();
+        self.visits.clear();
+        self.sales.clear();
+        self.feedback.clear();
+    }
+}
 
+/// The client's life: a lead, a buyer (with trade-ins and the service of each car) or an
+/// owner of a car bought elsewhere, serviced here.
+fn life(base: &Base, idx: u64, rng: &mut ChaCha8Rng, o: &mut Owner, sc: &mut Scratch) {
+    let as_of = base.as_of;
+    let sales_start = as_of - SALES_HISTORY_DAYS;
+    let service_start = as_of - SERVICE_HISTORY_DAYS;
+    let brands_left = as_of - 4 * 365 - 120;
+    let Owner { female, branch, .. } = *o;
     let kind = rng.random_range(0..100u32);
     let (registered, source, passport) = if kind < 22 {
         // A lead: a test drive or an enquiry, nothing bought, nothing serviced.
@@ -570,26 +614,51 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
         80..=83 => format!("Доп. телефон {}", names::phone(rng)),
         _ => pick(rng, NOTES).to_string(),
     };
+    o.registered = registered;
+    o.source = source;
+    o.passport = passport;
+    o.comment = comment;
+}
 
-    // --- write ---
+/// The client's rows, each file in time order.
+fn write(base: &Base, idx: u64, o: &Owner, sc: &mut Scratch, out: &mut Out) -> io::Result<()> {
+    let Owner {
+        ref id,
+        ref person,
+        birth,
+        female,
+        ref phone,
+        ref email,
+        ref passport,
+        ..
+    } = *o;
+    let Owner {
+        ref postal,
+        branch,
+        registered,
+        source,
+        consent,
+        ref comment,
+        ..
+    } = *o;
     let cal = &out.cal;
     let [clients, sales, visits, feedback] = &mut out.files[..] else {
         unreachable!("the dealer writes four files")
     };
     let f = &mut *clients;
-    f.plain(&id);
+    f.plain(id);
     f.text(&person.full_name());
     f.date(cal, birth);
     f.plain(if female { "Ж" } else { "М" });
-    f.text(&phone);
-    f.text(&email);
-    f.text(&passport);
-    f.text(&postal);
+    f.text(phone);
+    f.text(email);
+    f.text(passport);
+    f.text(postal);
     f.plain(BRANCHES[branch]);
     f.date(cal, registered);
     f.text(source);
     f.plain(if consent { "Да" } else { "Нет" });
-    f.text(&comment);
+    f.text(comment);
     f.end_row()?;
 
     sc.sales.sort_by_key(|s| (s.day, s.minute));
@@ -600,7 +669,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
             11,
         );
         f.datetime(cal, s.day, s.minute);
-        f.plain(&id);
+        f.plain(id);
         f.plain(s.category);
         f.text(s.item);
         f.uint(1);
@@ -622,7 +691,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
         let car = &sc.cars[v.car];
         let mileage = v.mileage.max(sc.km[v.car]);
         sc.km[v.car] = mileage;
-        f.plain(&id);
+        f.plain(id);
         f.datetime(cal, v.day, v.minute);
         f.plain(BRANCHES[v.branch]);
         f.plain(v.kind);
@@ -633,7 +702,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
         f.end_row()?;
     }
 
-    write_answers(feedback, cal, &id, &mut sc.feedback)
+    write_answers(feedback, cal, id, &mut sc.feedback)
 }
 
 fn new_car(rng: &mut ChaCha8Rng, model: usize, bought: Day) -> Car {

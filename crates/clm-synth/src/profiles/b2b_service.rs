@@ -15,7 +15,7 @@
 //! upgrades, indexation), are sometimes neglected by their account manager for months, and
 //! churn when their health — which also drives their NPS answers — runs low; a few come back.
 
-use super::{mapping_preamble, write_answers, Answer, Base, Business, Out, Profile, Survey};
+use super::{mapping_preamble, write_answers, Answer, Base, Business, Out, Profile, Reset, Survey};
 use crate::behaviour::{minute_in, pick, pick_weighted};
 use crate::calendar::{date_of, day_of, end_after_months, weekday_index, Day};
 use crate::ids::document_number;
@@ -219,10 +219,12 @@ pub(crate) struct Scratch {
 }
 
 /// The IT company: what the shared run needs.
-pub(crate) const BUSINESS: Business<Scratch> = Business {
+pub(crate) const BUSINESS: Business<Account, Scratch> = Business {
     profile: Profile::B2bService,
     headers: &[ACCOUNTS_HEADER, CONTRACTS_HEADER, INVOICES_HEADER, CONTACTS_HEADER, NPS_HEADER],
-    simulate,
+    who,
+    life,
+    write,
     mapping_toml,
 };
 
@@ -267,13 +269,35 @@ fn payment_status(rng: &mut ChaCha8Rng, day: Day, as_of: Day, troubled: bool) ->
 }
 
 /// Simulate account `idx` (0-based) and write its rows.
-fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Result<()> {
-    let mut rng = base.rng(idx);
-    let rng = &mut rng;
+/// Who an account is: the company, its contact person and account manager, and how its
+/// story will go (plan, health).
+pub(crate) struct Account {
+    id: String,
+    branch: usize,
+    contact: Person,
+    name: String,
+    inn: String,
+    kpp: String,
+    position: &'static str,
+    phone: String,
+    email: String,
+    address: String,
+    industry: &'static str,
+    manager: String,
+    imported: bool,
+    /// Days from the first contact to the first contract.
+    cycle: Day,
+    registered: Day,
+    first_start: Option<Day>,
+    source: &'static str,
+    plan: usize,
+    health: f32,
+    surveyed: bool,
+}
+
+fn who(base: &Base, idx: u64, rng: &mut ChaCha8Rng) -> Account {
     let as_of = base.as_of;
     let history_start = as_of - HISTORY_DAYS;
-    let id = account_id(idx);
-
     // --- who they are ---
     let branch = if rng.random_bool(0.6) { 0 } else { 1 };
     let contact_female = rng.random_bool(0.55);
@@ -334,19 +358,61 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
         70..=92 => 3,
         _ => 4,
     };
-    let mut plan = if size == 0 {
+    let plan = if size == 0 {
         rng.random_range(0..2usize)
     } else {
         size
     };
-    let mut health: f32 = (rng.random::<f32>() + rng.random::<f32>()) / 2.0;
+    let health: f32 = (rng.random::<f32>() + rng.random::<f32>()) / 2.0;
     let surveyed = rng.random_bool(0.6);
+    Account {
+        id: account_id(idx),
+        branch,
+        contact,
+        name,
+        inn,
+        kpp,
+        position,
+        phone,
+        email,
+        address,
+        industry,
+        manager,
+        imported,
+        cycle,
+        registered,
+        first_start,
+        source,
+        plan,
+        health,
+        surveyed,
+    }
+}
 
-    sc.contracts.clear();
-    sc.invoices.clear();
-    sc.contacts.clear();
-    sc.nps.clear();
+impl Reset for Scratch {
+    fn reset(&mut self) {
+        self.contracts.clear();
+        self.invoices.clear();
+        self.contacts.clear();
+        self.nps.clear();
+    }
+}
 
+/// The account's life: the sales cycle, contracts and their renewals, invoices, contacts and
+/// NPS answers, into the scratch space.
+fn life(base: &Base, idx: u64, rng: &mut ChaCha8Rng, a: &mut Account, sc: &mut Scratch) {
+    let as_of = base.as_of;
+    let history_start = as_of - HISTORY_DAYS;
+    let (mut plan, mut health) = (a.plan, a.health);
+    let Account {
+        imported,
+        cycle,
+        registered,
+        first_start,
+        surveyed,
+        ref manager,
+        ..
+    } = *a;
     // --- the sales cycle: calls and meetings before a contract (or none) ---
     let prospect = !imported && rng.random_bool(0.25);
     for _ in 0..if imported { 0 } else { rng.random_range(1..=4) } {
@@ -531,7 +597,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
                     {
                         let d = first_of_month(m) + rng.random_range(5..=30);
                         if d <= as_of && d <= end {
-                            let fb = nps(rng, d, health, troubled, &manager);
+                            let fb = nps(rng, d, health, troubled, manager);
                             sc.nps.push(fb);
                         }
                     }
@@ -581,22 +647,44 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
             }
         }
     }
+}
 
-    // --- write ---
+/// The account's rows, each file in time order.
+fn write(base: &Base, idx: u64, a: &Account, sc: &mut Scratch, out: &mut Out) -> io::Result<()> {
+    let Account {
+        ref id,
+        ref name,
+        ref inn,
+        ref kpp,
+        ref contact,
+        position,
+        ref phone,
+        ..
+    } = *a;
+    let Account {
+        ref email,
+        ref address,
+        branch,
+        industry,
+        registered,
+        source,
+        ref manager,
+        ..
+    } = *a;
     let cal = &out.cal;
     let [accounts, contracts, invoices, contacts, nps] = &mut out.files[..] else {
         unreachable!("the company writes five files")
     };
     let f = &mut *accounts;
-    f.plain(&id);
-    f.text(&name);
-    f.plain(&inn);
-    f.plain(&kpp);
+    f.plain(id);
+    f.text(name);
+    f.plain(inn);
+    f.plain(kpp);
     f.text(&contact.full_name());
     f.text(position);
-    f.text(&phone);
-    f.text(&email);
-    f.text(&address);
+    f.text(phone);
+    f.text(email);
+    f.text(address);
     f.plain(BRANCHES[branch]);
     f.text(industry);
     f.date(cal, registered);
@@ -609,7 +697,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
         let mut number = String::with_capacity(20);
         let _ = write!(number, "Д-{}-{:09}", date_of(c.sold).year(), c.number);
         f.plain(&number);
-        f.plain(&id);
+        f.plain(id);
         f.plain(BRANCHES[branch]);
         f.text(PLANS[c.plan].name);
         f.date(cal, c.sold);
@@ -628,7 +716,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
             11,
         );
         f.date(cal, i.day);
-        f.plain(&id);
+        f.plain(id);
         f.plain(i.category);
         f.text(i.item);
         f.uint(i.quantity as u64);
@@ -640,15 +728,15 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
     sc.contacts.sort_by_key(|c| (c.day, c.minute));
     for c in &sc.contacts {
         let f = &mut *contacts;
-        f.plain(&id);
+        f.plain(id);
         f.datetime(cal, c.day, c.minute);
         f.plain(BRANCHES[branch]);
         f.plain(c.kind);
-        f.text(&manager);
+        f.text(manager);
         f.end_row()?;
     }
 
-    write_answers(nps, cal, &id, &mut sc.nps)
+    write_answers(nps, cal, id, &mut sc.nps)
 }
 
 fn push_contact(rng: &mut ChaCha8Rng, sc: &mut Scratch, day: Day, kind: &'static str, as_of: Day) {

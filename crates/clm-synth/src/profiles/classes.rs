@@ -15,7 +15,7 @@
 //! then sets the archive date, though not always. New Year and public holidays have no
 //! lessons; September and January bring the enrolment peaks.
 
-use super::{mapping_preamble, write_answers, Answer, Base, Business, Out, Profile, Survey};
+use super::{mapping_preamble, write_answers, Answer, Base, Business, Out, Profile, Reset, Survey};
 use crate::behaviour::{minute_in, pick, pick_weighted};
 use crate::calendar::{date_of, end_after_months, weekday_index, Day};
 use crate::ids::document_number;
@@ -268,12 +268,14 @@ pub(crate) struct Scratch {
 }
 
 /// The school: what the shared run needs.
-pub(crate) const BUSINESS: Business<Scratch> = Business {
+pub(crate) const BUSINESS: Business<Student, Scratch> = Business {
     profile: Profile::Classes,
     headers: &[
         STUDENTS_HEADER, SUBSCRIPTIONS_HEADER, ATTENDANCE_HEADER, PAYMENTS_HEADER, FEEDBACK_HEADER,
     ],
-    simulate,
+    who,
+    life,
+    write,
     mapping_toml,
 };
 
@@ -375,13 +377,33 @@ fn group_name(prog: usize, days: &[bool; 7], minute: u16) -> String {
 }
 
 /// Simulate student `idx` (0-based) and write its rows.
-fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Result<()> {
-    let mut rng = base.rng(idx);
-    let rng = &mut rng;
+/// Who a student is (with the parent for a child), and how they came to the school.
+pub(crate) struct Student {
+    id: String,
+    female: bool,
+    years: i32,
+    birth: Day,
+    student: Person,
+    /// A child's parent, the contact person.
+    contact: Option<Person>,
+    phone: String,
+    email: String,
+    postal: String,
+    branch: usize,
+    /// Taken over from the old system, already attending.
+    imported: bool,
+    registered: Day,
+    source: &'static str,
+    comment: String,
+    /// Set by the student's life: the trial lesson booked, the CRM's archive date and reason.
+    trial: Option<Day>,
+    archived: Option<Day>,
+    reason: &'static str,
+}
+
+fn who(base: &Base, idx: u64, rng: &mut ChaCha8Rng) -> Student {
     let as_of = base.as_of;
     let history_start = as_of - HISTORY_DAYS;
-    let id = (idx + 1).to_string();
-
     // --- who they are ---
     let child = rng.random_bool(0.65);
     let female = rng.random_bool(if child { 0.5 } else { 0.68 });
@@ -451,13 +473,46 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
         76..=79 => format!("Второй телефон: {}", names::phone(rng)),
         _ => pick(rng, NOTES).to_string(),
     };
+    Student {
+        id: (idx + 1).to_string(),
+        female,
+        years,
+        birth,
+        student,
+        contact,
+        phone,
+        email,
+        postal,
+        branch,
+        imported,
+        registered,
+        source,
+        comment,
+        trial: None,
+        archived: None,
+        reason: "",
+    }
+}
 
-    // --- the funnel ---
-    sc.enrolments.clear();
-    sc.subs.clear();
-    sc.visits.clear();
-    sc.payments.clear();
-    sc.feedback.clear();
+impl Reset for Scratch {
+    fn reset(&mut self) {
+        self.enrolments.clear();
+        self.subs.clear();
+        self.visits.clear();
+        self.payments.clear();
+        self.feedback.clear();
+    }
+}
+
+/// The student's life: the trial lesson, enrolments and their months, then the archive.
+fn life(base: &Base, idx: u64, rng: &mut ChaCha8Rng, st: &mut Student, sc: &mut Scratch) {
+    let as_of = base.as_of;
+    let Student {
+        years,
+        imported,
+        registered,
+        ..
+    } = *st;
     let engagement: f32 = (rng.random::<f32>() + rng.random::<f32>()) / 2.0;
     let first_prog = pick_programme(rng, years, None);
     let mut trial = None;
@@ -571,14 +626,40 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
     } else {
         ""
     };
+    st.trial = trial;
+    st.archived = archived;
+    st.reason = reason;
+}
 
-    // --- write ---
+/// The student's rows, each file in time order.
+fn write(base: &Base, idx: u64, st: &Student, sc: &mut Scratch, out: &mut Out) -> io::Result<()> {
+    let Student {
+        ref id,
+        ref student,
+        birth,
+        female,
+        ref contact,
+        ref phone,
+        ref email,
+        ..
+    } = *st;
+    let Student {
+        ref postal,
+        branch,
+        registered,
+        source,
+        trial,
+        archived,
+        reason,
+        ..
+    } = *st;
+    let comment = &st.comment;
     let cal = &out.cal;
     let [students, subscriptions, attendance, payments, feedback] = &mut out.files[..] else {
         unreachable!("the school writes five files")
     };
     let f = &mut *students;
-    f.plain(&id);
+    f.plain(id);
     f.text(&student.full_name());
     f.date(cal, birth);
     f.plain(if female { "Ж" } else { "М" });
@@ -586,23 +667,23 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
         Some(p) => f.text(&p.full_name()),
         None => f.empty(),
     }
-    f.text(&phone);
-    f.text(&email);
-    f.text(&postal);
+    f.text(phone);
+    f.text(email);
+    f.text(postal);
     f.plain(BRANCHES[branch]);
     f.date(cal, registered);
     f.text(source);
     f.opt_date(cal, trial);
     f.opt_date(cal, archived);
     f.text(reason);
-    f.text(&comment);
+    f.text(comment);
     f.end_row()?;
 
     sc.subs.sort_by_key(|s| (s.start, s.sold, s.number));
     for s in &sc.subs {
         let f = &mut *subscriptions;
         f.padded(s.number, 10);
-        f.plain(&id);
+        f.plain(id);
         f.plain(BRANCHES[branch]);
         f.plain(PROGRAMMES[s.prog].name);
         f.uint(s.lessons as u64);
@@ -618,7 +699,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
     sc.visits.sort_by_key(|v| (v.day, v.minute));
     for v in &sc.visits {
         let f = &mut *attendance;
-        f.plain(&id);
+        f.plain(id);
         f.datetime(cal, v.day, v.minute);
         f.plain(BRANCHES[branch]);
         f.plain(PROGRAMMES[v.prog].name);
@@ -636,7 +717,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
             document_number(base.seed, 0x636c_7061, idx, k as u64, 10_000, 11),
             11,
         );
-        f.plain(&id);
+        f.plain(id);
         f.datetime(cal, p.day, p.minute);
         f.plain(p.category);
         f.text(p.item);
@@ -646,7 +727,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
         f.end_row()?;
     }
 
-    write_answers(feedback, cal, &id, &mut sc.feedback)
+    write_answers(feedback, cal, id, &mut sc.feedback)
 }
 
 /// Whether an invoice of `day` is still unpaid at the as-of date: a share of the recent ones,

@@ -178,18 +178,27 @@ impl Base {
 }
 
 /// What a business supplies to the shared run ([`run`]) besides its [`Profile`] data (files,
-/// rare sources, calendar window, client label): the headers, how one client's life goes
-/// and how its mapping reads. The rest — opening the files, one RNG stream per client,
-/// streaming client by client, counting rows, writing the mapping — is the same for every
-/// business.
-pub(crate) struct Business<S> {
+/// rare sources, calendar window, client label): the headers, three hooks for one client's
+/// simulation, and its mapping. The run does the rest the same for every business: the files,
+/// one RNG stream per client, and for each client in turn — who they are (`who`, drawn first),
+/// their life (`life`: events into the scratch space, emptied before), their rows (`write`,
+/// no draws) — then the row counts and the mapping.
+pub(crate) struct Business<W, S> {
     pub profile: Profile,
     /// The header of each file of [`Profile::files`], in that order.
     pub headers: &'static [&'static [&'static str]],
-    /// Simulates client `idx` and writes its rows into `out.files` (in [`Profile::files`]
-    /// order), with scratch space `S` reused for every client.
-    pub simulate: fn(&Base, u64, &mut S, &mut Out) -> io::Result<()>,
+    /// Who client `idx` is.
+    pub who: fn(&Base, u64, &mut ChaCha8Rng) -> W,
+    /// Their life, from the same RNG stream: the events, into scratch space `S`.
+    pub life: fn(&Base, u64, &mut ChaCha8Rng, &mut W, &mut S),
+    /// Their rows, into `out.files` (in [`Profile::files`] order).
+    pub write: fn(&Base, u64, &W, &mut S, &mut Out) -> io::Result<()>,
     pub mapping_toml: fn(&MappingInfo) -> String,
+}
+
+/// Scratch space reused for every client: emptied, keeping its allocations.
+pub(crate) trait Reset: Default {
+    fn reset(&mut self);
 }
 
 /// The open files of a run, in [`Profile::files`] order, and the calendar that prints dates.
@@ -199,7 +208,7 @@ pub(crate) struct Out {
 }
 
 /// Writes business `b`'s export and mapping into `cfg.out` (an empty directory).
-pub(crate) fn run<S: Default>(b: &Business<S>, cfg: &Config, club: &Club) -> Result<RowCounts> {
+pub(crate) fn run<W, S: Reset>(b: &Business<W, S>, cfg: &Config, club: &Club) -> Result<RowCounts> {
     let as_of = crate::calendar::day_of(cfg.as_of);
     let profile = b.profile;
     let mut base = Base::new(
@@ -228,7 +237,11 @@ pub(crate) fn run<S: Default>(b: &Business<S>, cfg: &Config, club: &Club) -> Res
     };
     let mut sc = S::default();
     for idx in 0..cfg.clients {
-        (b.simulate)(&base, idx, &mut sc, &mut out)
+        let mut rng = base.rng(idx);
+        let mut client = (b.who)(&base, idx, &mut rng);
+        sc.reset();
+        (b.life)(&base, idx, &mut rng, &mut client, &mut sc);
+        (b.write)(&base, idx, &client, &mut sc, &mut out)
             .with_context(|| format!("writing {}", profile.client_label(idx)))?;
     }
     let mut counts = RowCounts::default();

@@ -622,43 +622,24 @@ fn life(base: &Base, idx: u64, rng: &mut ChaCha8Rng, o: &mut Owner, sc: &mut Scr
 
 /// The client's rows, each file in time order.
 fn write(base: &Base, idx: u64, o: &Owner, sc: &mut Scratch, out: &mut Out) -> io::Result<()> {
-    let Owner {
-        ref id,
-        ref person,
-        birth,
-        female,
-        ref phone,
-        ref email,
-        ref passport,
-        ..
-    } = *o;
-    let Owner {
-        ref postal,
-        branch,
-        registered,
-        source,
-        consent,
-        ref comment,
-        ..
-    } = *o;
     let cal = &out.cal;
     let [clients, sales, visits, feedback] = &mut out.files[..] else {
         unreachable!("the dealer writes four files")
     };
     let f = &mut *clients;
-    f.plain(id);
-    f.text(&person.full_name());
-    f.date(cal, birth);
-    f.plain(if female { "Ж" } else { "М" });
-    f.text(phone);
-    f.text(email);
-    f.text(passport);
-    f.text(postal);
-    f.plain(BRANCHES[branch]);
-    f.date(cal, registered);
-    f.text(source);
-    f.plain(if consent { "Да" } else { "Нет" });
-    f.text(comment);
+    f.plain(&o.id);
+    f.text(&o.person.full_name());
+    f.date(cal, o.birth);
+    f.plain(if o.female { "Ж" } else { "М" });
+    f.text(&o.phone);
+    f.text(&o.email);
+    f.text(&o.passport);
+    f.text(&o.postal);
+    f.plain(BRANCHES[o.branch]);
+    f.date(cal, o.registered);
+    f.text(o.source);
+    f.plain(if o.consent { "Да" } else { "Нет" });
+    f.text(&o.comment);
     f.end_row()?;
 
     sc.sales.sort_by_key(|s| (s.day, s.minute));
@@ -669,7 +650,7 @@ fn write(base: &Base, idx: u64, o: &Owner, sc: &mut Scratch, out: &mut Out) -> i
             11,
         );
         f.datetime(cal, s.day, s.minute);
-        f.plain(id);
+        f.plain(&o.id);
         f.plain(s.category);
         f.text(s.item);
         f.uint(1);
@@ -691,7 +672,7 @@ fn write(base: &Base, idx: u64, o: &Owner, sc: &mut Scratch, out: &mut Out) -> i
         let car = &sc.cars[v.car];
         let mileage = v.mileage.max(sc.km[v.car]);
         sc.km[v.car] = mileage;
-        f.plain(id);
+        f.plain(&o.id);
         f.datetime(cal, v.day, v.minute);
         f.plain(BRANCHES[v.branch]);
         f.plain(v.kind);
@@ -702,7 +683,7 @@ fn write(base: &Base, idx: u64, o: &Owner, sc: &mut Scratch, out: &mut Out) -> i
         f.end_row()?;
     }
 
-    write_answers(feedback, cal, id, &mut sc.feedback)
+    write_answers(feedback, cal, &o.id, &mut sc.feedback)
 }
 
 fn new_car(rng: &mut ChaCha8Rng, model: usize, bought: Day) -> Car {

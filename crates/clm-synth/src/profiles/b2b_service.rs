@@ -651,44 +651,24 @@ fn life(base: &Base, idx: u64, rng: &mut ChaCha8Rng, a: &mut Account, sc: &mut S
 
 /// The account's rows, each file in time order.
 fn write(base: &Base, idx: u64, a: &Account, sc: &mut Scratch, out: &mut Out) -> io::Result<()> {
-    let Account {
-        ref id,
-        ref name,
-        ref inn,
-        ref kpp,
-        ref contact,
-        position,
-        ref phone,
-        ..
-    } = *a;
-    let Account {
-        ref email,
-        ref address,
-        branch,
-        industry,
-        registered,
-        source,
-        ref manager,
-        ..
-    } = *a;
     let cal = &out.cal;
     let [accounts, contracts, invoices, contacts, nps] = &mut out.files[..] else {
         unreachable!("the company writes five files")
     };
     let f = &mut *accounts;
-    f.plain(id);
-    f.text(name);
-    f.plain(inn);
-    f.plain(kpp);
-    f.text(&contact.full_name());
-    f.text(position);
-    f.text(phone);
-    f.text(email);
-    f.text(address);
-    f.plain(BRANCHES[branch]);
-    f.text(industry);
-    f.date(cal, registered);
-    f.text(source);
+    f.plain(&a.id);
+    f.text(&a.name);
+    f.plain(&a.inn);
+    f.plain(&a.kpp);
+    f.text(&a.contact.full_name());
+    f.text(a.position);
+    f.text(&a.phone);
+    f.text(&a.email);
+    f.text(&a.address);
+    f.plain(BRANCHES[a.branch]);
+    f.text(a.industry);
+    f.date(cal, a.registered);
+    f.text(a.source);
     f.end_row()?;
 
     sc.contracts.sort_by_key(|c| (c.start, c.sold, c.number));
@@ -697,8 +677,8 @@ fn write(base: &Base, idx: u64, a: &Account, sc: &mut Scratch, out: &mut Out) ->
         let mut number = String::with_capacity(20);
         let _ = write!(number, "Д-{}-{:09}", date_of(c.sold).year(), c.number);
         f.plain(&number);
-        f.plain(id);
-        f.plain(BRANCHES[branch]);
+        f.plain(&a.id);
+        f.plain(BRANCHES[a.branch]);
         f.text(PLANS[c.plan].name);
         f.date(cal, c.sold);
         f.date(cal, c.start);
@@ -716,7 +696,7 @@ fn write(base: &Base, idx: u64, a: &Account, sc: &mut Scratch, out: &mut Out) ->
             11,
         );
         f.date(cal, i.day);
-        f.plain(id);
+        f.plain(&a.id);
         f.plain(i.category);
         f.text(i.item);
         f.uint(i.quantity as u64);
@@ -728,15 +708,15 @@ fn write(base: &Base, idx: u64, a: &Account, sc: &mut Scratch, out: &mut Out) ->
     sc.contacts.sort_by_key(|c| (c.day, c.minute));
     for c in &sc.contacts {
         let f = &mut *contacts;
-        f.plain(id);
+        f.plain(&a.id);
         f.datetime(cal, c.day, c.minute);
-        f.plain(BRANCHES[branch]);
+        f.plain(BRANCHES[a.branch]);
         f.plain(c.kind);
-        f.text(manager);
+        f.text(&a.manager);
         f.end_row()?;
     }
 
-    write_answers(nps, cal, id, &mut sc.nps)
+    write_answers(nps, cal, &a.id, &mut sc.nps)
 }
 
 fn push_contact(rng: &mut ChaCha8Rng, sc: &mut Scratch, day: Day, kind: &'static str, as_of: Day) {

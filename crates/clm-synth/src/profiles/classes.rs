@@ -633,58 +633,37 @@ fn life(base: &Base, idx: u64, rng: &mut ChaCha8Rng, st: &mut Student, sc: &mut 
 
 /// The student's rows, each file in time order.
 fn write(base: &Base, idx: u64, st: &Student, sc: &mut Scratch, out: &mut Out) -> io::Result<()> {
-    let Student {
-        ref id,
-        ref student,
-        birth,
-        female,
-        ref contact,
-        ref phone,
-        ref email,
-        ..
-    } = *st;
-    let Student {
-        ref postal,
-        branch,
-        registered,
-        source,
-        trial,
-        archived,
-        reason,
-        ..
-    } = *st;
-    let comment = &st.comment;
     let cal = &out.cal;
     let [students, subscriptions, attendance, payments, feedback] = &mut out.files[..] else {
         unreachable!("the school writes five files")
     };
     let f = &mut *students;
-    f.plain(id);
-    f.text(&student.full_name());
-    f.date(cal, birth);
-    f.plain(if female { "Ж" } else { "М" });
-    match &contact {
+    f.plain(&st.id);
+    f.text(&st.student.full_name());
+    f.date(cal, st.birth);
+    f.plain(if st.female { "Ж" } else { "М" });
+    match &st.contact {
         Some(p) => f.text(&p.full_name()),
         None => f.empty(),
     }
-    f.text(phone);
-    f.text(email);
-    f.text(postal);
-    f.plain(BRANCHES[branch]);
-    f.date(cal, registered);
-    f.text(source);
-    f.opt_date(cal, trial);
-    f.opt_date(cal, archived);
-    f.text(reason);
-    f.text(comment);
+    f.text(&st.phone);
+    f.text(&st.email);
+    f.text(&st.postal);
+    f.plain(BRANCHES[st.branch]);
+    f.date(cal, st.registered);
+    f.text(st.source);
+    f.opt_date(cal, st.trial);
+    f.opt_date(cal, st.archived);
+    f.text(st.reason);
+    f.text(&st.comment);
     f.end_row()?;
 
     sc.subs.sort_by_key(|s| (s.start, s.sold, s.number));
     for s in &sc.subs {
         let f = &mut *subscriptions;
         f.padded(s.number, 10);
-        f.plain(id);
-        f.plain(BRANCHES[branch]);
+        f.plain(&st.id);
+        f.plain(BRANCHES[st.branch]);
         f.plain(PROGRAMMES[s.prog].name);
         f.uint(s.lessons as u64);
         f.date(cal, s.sold);
@@ -699,9 +678,9 @@ fn write(base: &Base, idx: u64, st: &Student, sc: &mut Scratch, out: &mut Out) -
     sc.visits.sort_by_key(|v| (v.day, v.minute));
     for v in &sc.visits {
         let f = &mut *attendance;
-        f.plain(id);
+        f.plain(&st.id);
         f.datetime(cal, v.day, v.minute);
-        f.plain(BRANCHES[branch]);
+        f.plain(BRANCHES[st.branch]);
         f.plain(PROGRAMMES[v.prog].name);
         match sc.enrolments.get(v.enrolment) {
             Some(e) => f.text(&e.group),
@@ -717,7 +696,7 @@ fn write(base: &Base, idx: u64, st: &Student, sc: &mut Scratch, out: &mut Out) -
             document_number(base.seed, 0x636c_7061, idx, k as u64, 10_000, 11),
             11,
         );
-        f.plain(id);
+        f.plain(&st.id);
         f.datetime(cal, p.day, p.minute);
         f.plain(p.category);
         f.text(p.item);
@@ -727,7 +706,7 @@ fn write(base: &Base, idx: u64, st: &Student, sc: &mut Scratch, out: &mut Out) -
         f.end_row()?;
     }
 
-    write_answers(feedback, cal, id, &mut sc.feedback)
+    write_answers(feedback, cal, &st.id, &mut sc.feedback)
 }
 
 /// Whether an invoice of `day` is still unpaid at the as-of date: a share of the recent ones,

@@ -501,106 +501,18 @@ fn life(base: &Base, idx: u64, rng: &mut ChaCha8Rng, a: &mut Account, sc: &mut S
                 let month_end = (next_month_start(m) - 1).min(end);
                 let troubled = m >= leaving_from;
                 if m >= history_start {
-                    // The subscription fee, prorated for a partial month.
-                    let days_in_month = next_month_start(m) - first_of_month(m);
-                    let covered = month_end - m + 1;
-                    let fee = fee_month * covered as i64 / days_in_month as i64 / 100 * 100;
-                    let day = m + if m == first_of_month(m) {
-                        rng.random_range(0..=2)
-                    } else {
-                        0
+                    let term = Term {
+                        plan,
+                        fee_month,
+                        seat_price,
+                        end,
+                        neglect,
+                        health,
+                        surveyed,
+                        manager,
+                        as_of,
                     };
-                    if day <= as_of {
-                        let st = payment_status(rng, day, as_of, troubled);
-                        sc.invoices.push(Invoice {
-                            day,
-                            category: CAT_SUBSCRIPTION,
-                            item: PLANS[plan].name,
-                            quantity: 1,
-                            amount: fee,
-                            status: st,
-                        });
-                        if seats > 0 {
-                            let st = payment_status(rng, day, as_of, troubled);
-                            sc.invoices.push(Invoice {
-                                day,
-                                category: CAT_EXTRA,
-                                item: "Дополнительные рабочие места",
-                                quantity: seats,
-                                amount: seat_price * seats as i64,
-                                status: st,
-                            });
-                        }
-                    }
-                    // Growth: more workstations, projects, call-outs beyond the plan.
-                    if !troubled && rng.random_bool(0.012 + 0.05 * health as f64) {
-                        seats += rng.random_range(2..=8);
-                    }
-                    if !troubled && rng.random_bool(0.01 + 0.03 * health as f64) {
-                        let (cat, item, p) = pick(rng, PROJECTS);
-                        let d = m + rng.random_range(5..=25);
-                        if d <= as_of {
-                            let st = payment_status(rng, d, as_of, false);
-                            sc.invoices.push(Invoice {
-                                day: d,
-                                category: cat,
-                                item,
-                                quantity: 1,
-                                amount: priced(p, d, as_of),
-                                status: st,
-                            });
-                        }
-                    }
-                    if rng.random_bool(0.06) {
-                        let d = month_end;
-                        if d <= as_of {
-                            let q = rng.random_range(1..=4u32);
-                            let st = payment_status(rng, d, as_of, troubled);
-                            sc.invoices.push(Invoice {
-                                day: d,
-                                category: CAT_EXTRA,
-                                item: "Выезд инженера сверх тарифа",
-                                quantity: q,
-                                amount: priced(4_500, d, as_of) * q as i64,
-                                status: st,
-                            });
-                        }
-                    }
-                    // Contacts, on working days.
-                    let p = &PLANS[plan];
-                    let fade = if troubled { 0.5 } else { 1.0 };
-                    for d in m..=month_end.min(as_of) {
-                        if weekday_index(d) >= 5 {
-                            continue;
-                        }
-                        if let Some((a, b)) = neglect {
-                            if d >= a && d < b {
-                                continue;
-                            }
-                        }
-                        let u: f32 = rng.random();
-                        let call = p.calls / 21.0 * fade;
-                        let site = p.site_visits / 21.0;
-                        let meet = if plan >= 3 { 0.35 / 21.0 } else { 0.1 / 21.0 };
-                        if u < call {
-                            push_contact(rng, sc, d, KIND_CALL, as_of);
-                        } else if u < call + site {
-                            push_contact(rng, sc, d, KIND_SITE, as_of);
-                        } else if u < call + site + meet {
-                            push_contact(rng, sc, d, KIND_MEETING, as_of);
-                        }
-                    }
-                    // A quarterly NPS survey.
-                    if surveyed
-                        && matches!(date_of(m).month(), 1 | 4 | 7 | 10)
-                        && rng.random_bool(0.6)
-                    {
-                        let d = first_of_month(m) + rng.random_range(5..=30);
-                        if d <= as_of && d <= end {
-                            let fb = nps(rng, d, health, troubled, manager);
-                            sc.nps.push(fb);
-                        }
-                    }
+                    month(rng, sc, &term, (m, month_end), troubled, &mut seats);
                 }
                 m = month_end + 1;
             }
@@ -645,6 +557,142 @@ fn life(base: &Base, idx: u64, rng: &mut ChaCha8Rng, a: &mut Account, sc: &mut S
                 }
                 break;
             }
+        }
+    }
+}
+
+/// A contract's terms for its months, fixed when it is signed (the account's health as of
+/// then).
+struct Term<'a> {
+    plan: usize,
+    fee_month: i64,
+    seat_price: i64,
+    end: Day,
+    /// Weeks nobody calls (a neglected account), if any.
+    neglect: Option<(Day, Day)>,
+    health: f32,
+    surveyed: bool,
+    manager: &'a str,
+    as_of: Day,
+}
+
+/// One month `m..=month_end` of a contract: the invoices (the fee, extra seats, projects,
+/// call-outs), the contacts of its working days and, once a quarter, an NPS answer; seats
+/// are added as the account grows.
+fn month(
+    rng: &mut ChaCha8Rng,
+    sc: &mut Scratch,
+    t: &Term,
+    (m, month_end): (Day, Day),
+    troubled: bool,
+    seats: &mut u32,
+) {
+    let Term {
+        plan,
+        fee_month,
+        seat_price,
+        end,
+        neglect,
+        health,
+        surveyed,
+        manager,
+        as_of,
+    } = *t;
+    // The subscription fee, prorated for a partial month.
+    let days_in_month = next_month_start(m) - first_of_month(m);
+    let covered = month_end - m + 1;
+    let fee = fee_month * covered as i64 / days_in_month as i64 / 100 * 100;
+    let day = m + if m == first_of_month(m) {
+        rng.random_range(0..=2)
+    } else {
+        0
+    };
+    if day <= as_of {
+        let st = payment_status(rng, day, as_of, troubled);
+        sc.invoices.push(Invoice {
+            day,
+            category: CAT_SUBSCRIPTION,
+            item: PLANS[plan].name,
+            quantity: 1,
+            amount: fee,
+            status: st,
+        });
+        if *seats > 0 {
+            let st = payment_status(rng, day, as_of, troubled);
+            sc.invoices.push(Invoice {
+                day,
+                category: CAT_EXTRA,
+                item: "Дополнительные рабочие места",
+                quantity: *seats,
+                amount: seat_price * *seats as i64,
+                status: st,
+            });
+        }
+    }
+    // Growth: more workstations, projects, call-outs beyond the plan.
+    if !troubled && rng.random_bool(0.012 + 0.05 * health as f64) {
+        *seats += rng.random_range(2..=8);
+    }
+    if !troubled && rng.random_bool(0.01 + 0.03 * health as f64) {
+        let (cat, item, p) = pick(rng, PROJECTS);
+        let d = m + rng.random_range(5..=25);
+        if d <= as_of {
+            let st = payment_status(rng, d, as_of, false);
+            sc.invoices.push(Invoice {
+                day: d,
+                category: cat,
+                item,
+                quantity: 1,
+                amount: priced(p, d, as_of),
+                status: st,
+            });
+        }
+    }
+    if rng.random_bool(0.06) {
+        let d = month_end;
+        if d <= as_of {
+            let q = rng.random_range(1..=4u32);
+            let st = payment_status(rng, d, as_of, troubled);
+            sc.invoices.push(Invoice {
+                day: d,
+                category: CAT_EXTRA,
+                item: "Выезд инженера сверх тарифа",
+                quantity: q,
+                amount: priced(4_500, d, as_of) * q as i64,
+                status: st,
+            });
+        }
+    }
+    // Contacts, on working days.
+    let p = &PLANS[plan];
+    let fade = if troubled { 0.5 } else { 1.0 };
+    for d in m..=month_end.min(as_of) {
+        if weekday_index(d) >= 5 {
+            continue;
+        }
+        if let Some((a, b)) = neglect {
+            if d >= a && d < b {
+                continue;
+            }
+        }
+        let u: f32 = rng.random();
+        let call = p.calls / 21.0 * fade;
+        let site = p.site_visits / 21.0;
+        let meet = if plan >= 3 { 0.35 / 21.0 } else { 0.1 / 21.0 };
+        if u < call {
+            push_contact(rng, sc, d, KIND_CALL, as_of);
+        } else if u < call + site {
+            push_contact(rng, sc, d, KIND_SITE, as_of);
+        } else if u < call + site + meet {
+            push_contact(rng, sc, d, KIND_MEETING, as_of);
+        }
+    }
+    // A quarterly NPS survey.
+    if surveyed && matches!(date_of(m).month(), 1 | 4 | 7 | 10) && rng.random_bool(0.6) {
+        let d = first_of_month(m) + rng.random_range(5..=30);
+        if d <= as_of && d <= end {
+            let fb = nps(rng, d, health, troubled, manager);
+            sc.nps.push(fb);
         }
     }
 }

@@ -8,11 +8,17 @@
 //! | `auto_service` | car dealer's service centre ([`auto_service`]) | clients, sales, service_visits, feedback |
 //! | `b2b_service` | IT outsourcing company with company clients ([`b2b_service`]) | accounts, contracts, invoices, contacts, nps |
 //!
-//! The profiles share the fake-person machinery (`names.rs`), the preformatted calendar
-//! (`calendar.rs`), the collision-free document numbers (`ids.rs`) and the CSV writer
-//! (`writer.rs`). Like the fitness club, every client (account, car owner, student) is
-//! simulated on its own RNG stream and written before the next one starts, so a run is
-//! deterministic per seed and streams in flat memory.
+//! The three run on one skeleton, `run`: a profile is a `Business` — its headers and three
+//! hooks, `who` (the client: person, company, contacts), `life` (the events, into scratch
+//! space reused for every client) and `write` (the rows, each file in time order) — plus the
+//! per-profile data [`Profile`] holds (files, rare lead sources, calendar window) and its
+//! mapping's `[tables.*]` sections, kept as data in `mappings/`. Survey answers (feedback,
+//! CSI, NPS) follow one model, `Survey`, with the business's numbers. The profiles share the
+//! fake-person machinery (`names.rs`), the preformatted calendar (`calendar.rs`), the
+//! collision-free document numbers (`ids.rs`) and the CSV writer (`writer.rs`). Like the
+//! fitness club, every client (account, car owner, student) is simulated on its own RNG
+//! stream and written before the next one starts, so a run is deterministic per seed and
+//! streams in flat memory.
 
 pub mod auto_service;
 pub mod b2b_service;

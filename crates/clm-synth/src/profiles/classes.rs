@@ -815,53 +815,14 @@ fn enrol(base: &Base, rng: &mut ChaCha8Rng, sc: &mut Scratch, k: usize, idx: u64
         };
         let p_attend = if leaving { attend * 0.7 } else { attend };
         let last = eff_end.min(stop).min(as_of);
-        let mut d = s;
-        while d <= last {
-            let day = d;
-            d += 1;
-            if !days[weekday_index(day)] || holiday(day) {
-                continue;
-            }
-            if let Some((fs, fd)) = freeze {
-                if day >= fs && day < fs + fd as Day {
-                    continue;
-                }
-            }
-            if rng.random::<f32>() < p_attend {
-                sc.visits.push(Visit {
-                    day,
-                    minute,
-                    prog,
-                    enrolment: k,
-                });
-            }
-        }
-        // Now and then a make-up lesson or a master class, paid separately.
-        if rng.random_bool(0.04) && s + 10 <= as_of {
-            sc.payments.push(Payment {
-                day: s + rng.random_range(3..=10),
-                minute: minute.saturating_sub(15),
-                category: CAT_SINGLE,
-                item: PROGRAMMES[prog].name,
-                quantity: 1,
-                amount: price(prog, 4, s, history_start) / 4,
-                open: false,
-            });
-        }
-        if rng.random_bool(0.03) && s + 20 <= as_of {
-            sc.payments.push(Payment {
-                day: s + rng.random_range(5..=20),
-                minute: minute_in(rng, 11, 19),
-                category: CAT_EVENTS,
-                item: pick(
-                    rng,
-                    &["Мастер-класс", "Открытый урок для родителей", "Праздничный концерт"],
-                ),
-                quantity: 1,
-                amount: pick(rng, &[90_000, 120_000, 150_000]),
-                open: false,
-            });
-        }
+        let group = Group {
+            k,
+            prog,
+            days,
+            minute,
+        };
+        attend_lessons(rng, sc, &group, (s, last), freeze, p_attend);
+        extras(rng, sc, &group, s, as_of, history_start);
         // A survey after the second month and about twice a year.
         if (month == 1 && rng.random_bool(0.3))
             || (month > 1 && month % 6 == 0 && rng.random_bool(0.25))
@@ -901,6 +862,81 @@ fn enrol(base: &Base, rng: &mut ChaCha8Rng, sc: &mut Scratch, k: usize, idx: u64
             // Holidays or an illness without a freeze: a gap before the next month.
             s += rng.random_range(3..=20);
         }
+    }
+}
+
+/// The group a student attends: enrolment `k`, its programme and timetable.
+struct Group {
+    k: usize,
+    prog: usize,
+    days: [bool; 7],
+    minute: u16,
+}
+
+/// The lessons attended from `from` to `last`: the group's weekdays but holidays and the
+/// freeze, each with probability `p_attend`.
+fn attend_lessons(
+    rng: &mut ChaCha8Rng,
+    sc: &mut Scratch,
+    g: &Group,
+    (from, last): (Day, Day),
+    freeze: Option<(Day, u32)>,
+    p_attend: f32,
+) {
+    for day in from..=last {
+        if !g.days[weekday_index(day)] || holiday(day) {
+            continue;
+        }
+        if let Some((fs, fd)) = freeze {
+            if day >= fs && day < fs + fd as Day {
+                continue;
+            }
+        }
+        if rng.random::<f32>() < p_attend {
+            sc.visits.push(Visit {
+                day,
+                minute: g.minute,
+                prog: g.prog,
+                enrolment: g.k,
+            });
+        }
+    }
+}
+
+/// Now and then, in the month starting `s`, a make-up lesson or a master class, paid
+/// separately.
+fn extras(
+    rng: &mut ChaCha8Rng,
+    sc: &mut Scratch,
+    g: &Group,
+    s: Day,
+    as_of: Day,
+    history_start: Day,
+) {
+    if rng.random_bool(0.04) && s + 10 <= as_of {
+        sc.payments.push(Payment {
+            day: s + rng.random_range(3..=10),
+            minute: g.minute.saturating_sub(15),
+            category: CAT_SINGLE,
+            item: PROGRAMMES[g.prog].name,
+            quantity: 1,
+            amount: price(g.prog, 4, s, history_start) / 4,
+            open: false,
+        });
+    }
+    if rng.random_bool(0.03) && s + 20 <= as_of {
+        sc.payments.push(Payment {
+            day: s + rng.random_range(5..=20),
+            minute: minute_in(rng, 11, 19),
+            category: CAT_EVENTS,
+            item: pick(
+                rng,
+                &["Мастер-класс", "Открытый урок для родителей", "Праздничный концерт"],
+            ),
+            quantity: 1,
+            amount: pick(rng, &[90_000, 120_000, 150_000]),
+            open: false,
+        });
     }
 }
 

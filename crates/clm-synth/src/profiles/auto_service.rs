@@ -830,59 +830,15 @@ fn service_car(
     let loyal_until = (last_planned + rng.random_range(200..=330)).min(until);
     let first = schedule[0];
 
-    let visit = |rng: &mut ChaCha8Rng,
-                 sc: &mut Scratch,
-                 day: Day,
-                 kind: &'static str,
-                 item: &'static str,
-                 amount: i64| {
-        if day < service_start || day > as_of || day >= until {
-            return;
-        }
-        let minute = service_minute(rng);
-        let vbranch = if rng.random_bool(0.1) {
-            1 - branch
-        } else {
-            branch
-        };
-        let jitter = rng.random_range(0.97f32..1.03);
-        let mileage = ((day - bought).max(1) as f32 * km_per_day * jitter) as u32;
-        sc.visits.push(Visit {
-            day,
-            minute,
-            branch: vbranch,
-            kind,
-            car: k,
-            mileage: mileage.max(5),
-        });
-        if amount > 0 {
-            sc.sales.push(Sale {
-                day,
-                minute: (minute + rng.random_range(90..=300)).min(21 * 60),
-                category: CAT_SERVICE,
-                item,
-                amount: priced(amount, day, as_of),
-                department: "Сервис",
-                car: Some(k),
-            });
-            if rng.random_bool(0.12) {
-                let (item, p) = pick(rng, PARTS);
-                sc.sales.push(Sale {
-                    day,
-                    minute: (minute + 20).min(21 * 60),
-                    category: CAT_PARTS,
-                    item,
-                    amount: priced(p / 100, day, as_of),
-                    department: "Склад запчастей",
-                    car: None,
-                });
-            }
-        }
-        if rng.random_bool(0.3) && day + 5 <= as_of {
-            let when = day + rng.random_range(1..=5);
-            let fb = feedback(rng, when, satisfaction);
-            sc.feedback.push(fb);
-        }
+    let c = CarService {
+        k,
+        bought,
+        km_per_day,
+        satisfaction,
+        branch,
+        service_start,
+        until,
+        as_of,
     };
 
     for &d in &schedule {
@@ -890,7 +846,7 @@ fn service_car(
         let n = ((km / 15_000.0).round() as usize).clamp(1, 8);
         const TO: [&str; 8] = ["ТО-1", "ТО-2", "ТО-3", "ТО-4", "ТО-5", "ТО-6", "ТО-7", "ТО-8"];
         let amount = 11_000 + if n % 2 == 0 { 9_000 } else { 0 } + rng.random_range(0..4_000);
-        visit(rng, sc, d, KIND_MAINTENANCE, TO[n - 1], amount);
+        visit(rng, sc, &c, d, KIND_MAINTENANCE, TO[n - 1], amount);
     }
     // Between maintenance visits: repairs (under warranty in the first three years),
     // diagnostics, body work; and the seasonal tyre change for some owners.
@@ -901,29 +857,110 @@ fn service_car(
         let u: f32 = rng.random();
         if u < 0.006 {
             if age_years < 3.0 {
-                visit(rng, sc, m, KIND_WARRANTY, KIND_WARRANTY, 0);
+                visit(rng, sc, &c, m, KIND_WARRANTY, KIND_WARRANTY, 0);
             } else {
                 let amount = (rng.random_range(2.0f32..11.5)).exp() as i64 + 3_000;
-                visit(rng, sc, m, KIND_REPAIR, KIND_REPAIR, amount.min(150_000));
+                visit(
+                    rng,
+                    sc,
+                    &c,
+                    m,
+                    KIND_REPAIR,
+                    KIND_REPAIR,
+                    amount.min(150_000),
+                );
             }
         } else if u < 0.008 {
             let amount = rng.random_range(2_500..=4_500);
-            visit(rng, sc, m, KIND_DIAGNOSTICS, KIND_DIAGNOSTICS, amount);
+            visit(rng, sc, &c, m, KIND_DIAGNOSTICS, KIND_DIAGNOSTICS, amount);
         } else if u < 0.009 {
             let amount = rng.random_range(25_000..=180_000);
-            visit(rng, sc, m, KIND_BODY, KIND_BODY, amount);
+            visit(rng, sc, &c, m, KIND_BODY, KIND_BODY, amount);
         }
         if tyres {
             let dt = date_of(m);
             if (dt.month() == 4 && dt.day() <= 7) || (dt.month() == 10 && dt.day() <= 7) {
                 let d = m + rng.random_range(0..=30);
                 let amount = rng.random_range(2_800..=4_800);
-                visit(rng, sc, d, KIND_TYRES, KIND_TYRES, amount);
+                visit(rng, sc, &c, d, KIND_TYRES, KIND_TYRES, amount);
                 m += 60;
                 continue;
             }
         }
         m += 7;
+    }
+}
+
+/// What every service visit of one car needs: the car, its owner's satisfaction and home
+/// branch, and the window visits fall in.
+struct CarService {
+    k: usize,
+    bought: Day,
+    km_per_day: f32,
+    satisfaction: f32,
+    branch: usize,
+    service_start: Day,
+    until: Day,
+    as_of: Day,
+}
+
+/// A service visit on `day` (within the window): the odometer reading, the invoice and now
+/// and then parts, and sometimes a CSI survey.
+fn visit(
+    rng: &mut ChaCha8Rng,
+    sc: &mut Scratch,
+    c: &CarService,
+    day: Day,
+    kind: &'static str,
+    item: &'static str,
+    amount: i64,
+) {
+    if day < c.service_start || day > c.as_of || day >= c.until {
+        return;
+    }
+    let minute = service_minute(rng);
+    let vbranch = if rng.random_bool(0.1) {
+        1 - c.branch
+    } else {
+        c.branch
+    };
+    let jitter = rng.random_range(0.97f32..1.03);
+    let mileage = ((day - c.bought).max(1) as f32 * c.km_per_day * jitter) as u32;
+    sc.visits.push(Visit {
+        day,
+        minute,
+        branch: vbranch,
+        kind,
+        car: c.k,
+        mileage: mileage.max(5),
+    });
+    if amount > 0 {
+        sc.sales.push(Sale {
+            day,
+            minute: (minute + rng.random_range(90..=300)).min(21 * 60),
+            category: CAT_SERVICE,
+            item,
+            amount: priced(amount, day, c.as_of),
+            department: "Сервис",
+            car: Some(c.k),
+        });
+        if rng.random_bool(0.12) {
+            let (item, p) = pick(rng, PARTS);
+            sc.sales.push(Sale {
+                day,
+                minute: (minute + 20).min(21 * 60),
+                category: CAT_PARTS,
+                item,
+                amount: priced(p / 100, day, c.as_of),
+                department: "Склад запчастей",
+                car: None,
+            });
+        }
+    }
+    if rng.random_bool(0.3) && day + 5 <= c.as_of {
+        let when = day + rng.random_range(1..=5);
+        let fb = feedback(rng, when, c.satisfaction);
+        sc.feedback.push(fb);
     }
 }
 

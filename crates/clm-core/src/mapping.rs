@@ -524,38 +524,26 @@ mod tests {
 
     #[test]
     fn the_club_name() {
-        let m = parse("club = \"Fit & Go №3\"\n[tables.clients]\nfile='c.csv'\n[tables.clients.fields]\nclient_id='a'\n")
-            .unwrap();
+        let clients = "[tables.clients]\nfile='c.csv'\n[tables.clients.fields]\nclient_id='a'\n";
+        let m = parse(&format!("club = \"Fit & Go №3\"\n{clients}")).unwrap();
         assert_eq!(m.club.as_deref(), Some("Fit & Go №3"));
-        let m = parse("[tables.clients]\nfile='c.csv'\n[tables.clients.fields]\nclient_id='a'\n")
-            .unwrap();
-        assert_eq!(m.club, None);
+        assert_eq!(parse(clients).unwrap().club, None);
+        let err = |text: String| parse(&text).unwrap_err().to_string();
         for (club, why) in [
             ("'north/south'", "path separator"),
             ("''", "empty"),
             ("\"a\\tb\"", "control character"),
         ] {
-            let e = parse(&format!("club = {club}\n[tables.clients]\nfile='c.csv'\n[tables.clients.fields]\nclient_id='a'\n"))
-                .unwrap_err()
-                .to_string();
+            let e = err(format!("club = {club}\n{clients}"));
             assert!(e.contains("club: ") && e.contains(why), "{club}: {e}");
             assert!(!e.contains("north"), "the message repeats the name: {e}");
         }
-        let e = parse(&format!(
-            "club = '{}'\n[tables.clients]\nfile='c.csv'\n[tables.clients.fields]\nclient_id='a'\n",
-            "x".repeat(101)
-        ))
-        .unwrap_err()
-        .to_string();
+        let e = err(format!("club = '{}'\n{clients}", "x".repeat(101)));
         assert!(e.contains("at most 100"), "{e}");
         // Written after a table header, TOML puts it in that table: say where it belongs.
-        let e = parse("[tables.clients]\nfile='c.csv'\n[tables.clients.fields]\nclient_id='a'\nclub='North'\n")
-            .unwrap_err()
-            .to_string();
+        let e = err(format!("{clients}club='North'\n"));
         assert!(e.contains("top-level key"), "{e}");
-        let e = parse("[source]\nclub='North'\n[tables.clients]\nfile='c.csv'\n[tables.clients.fields]\nclient_id='a'\n")
-            .unwrap_err()
-            .to_string();
+        let e = err(format!("[source]\nclub='North'\n{clients}"));
         assert!(e.contains("club"), "{e}");
     }
 

@@ -38,11 +38,9 @@ pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
         .delimiter(b';')
         .from_path(path)
         .unwrap();
-    let header = r.headers().unwrap().iter().map(str::to_string).collect();
-    let rows = r
-        .records()
-        .map(|rec| rec.unwrap().iter().map(str::to_string).collect())
-        .collect();
+    let strings = |rec: &csv::StringRecord| rec.iter().map(str::to_string).collect::<Vec<_>>();
+    let header = strings(r.headers().unwrap());
+    let rows = r.records().map(|rec| strings(&rec.unwrap())).collect();
     (header, rows)
 }
 

@@ -15,7 +15,8 @@ mod writer;
 
 pub use dek::{Dek, WrappedDek};
 pub use manifest::{
-    FileEntry, Manifest, PolicyRecord, SourceEntry, FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE,
+    check_club_name, FileEntry, Manifest, PolicyRecord, SourceEntry, FORMAT_NAME, FORMAT_VERSION,
+    MANIFEST_FILE, MAX_CLUB_NAME_CHARS,
 };
 pub use reader::{file_problems, list_files, Bundle, TableBatches};
 pub use rewrap::rewrap;

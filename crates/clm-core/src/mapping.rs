@@ -102,6 +102,8 @@ struct TableFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MappingFile {
+    /// The club's name (top-level, before the first `[section]`).
+    club: Option<String>,
     #[serde(default)]
     source: SourceOptions,
     #[serde(default)]
@@ -177,6 +179,9 @@ impl TableMapping {
 #[derive(Debug, Clone)]
 pub struct Mapping {
     pub path: PathBuf,
+    /// The club's name (`club = "…"` at the top of the mapping), recorded in the manifest.
+    /// Not personal data, but the consultant sees it.
+    pub club: Option<String>,
     pub policy: Policy,
     /// In canonical table order.
     pub tables: Vec<TableMapping>,
@@ -205,6 +210,9 @@ impl Mapping {
         let err = |m: String| Error::mapping(path, m);
         let mf: MappingFile = toml::from_str(text).map_err(|e| err(e.to_string()))?;
         let canon = schema::canonical();
+        if let Some(club) = &mf.club {
+            crate::bundle::check_club_name(club).map_err(|m| err(format!("club: {m}")))?;
+        }
         let policy = Policy {
             rare_k: mf.policy.rare_k,
             k_anonymity: mf.policy.k_anonymity,
@@ -285,6 +293,11 @@ impl Mapping {
             };
             let mut fields = Vec::new();
             for (fname, spec) in &tf.fields {
+                if fname == "club" && ts.field(fname).is_none() {
+                    return Err(err(format!(
+                        "[tables.{t}.fields] club: the club's name is a top-level key; put `club = \"…\"` before the first [section] of the mapping"
+                    )));
+                }
                 let def = ts.field(fname).ok_or_else(|| {
                     err(format!(
                         "[tables.{t}.fields] {fname}: not a field of {t} (known: {})",
@@ -384,6 +397,7 @@ impl Mapping {
         }
         Ok(Mapping {
             path: path.to_path_buf(),
+            club: mf.club,
             policy,
             tables,
         })
@@ -448,6 +462,7 @@ mod tests {
     fn example_mapping_parses() {
         let text = include_str!("../../../schemas/example-mapping.toml");
         let m = parse(text).unwrap();
+        assert_eq!(m.club.as_deref(), Some("Фитнес-клуб Север"));
         assert_eq!(m.policy.rare_k, 5);
         let c = m.table("clients").unwrap();
         assert_eq!(c.file, Path::new("/src/clients.csv"));
@@ -505,6 +520,31 @@ mod tests {
             .unwrap();
         assert!(!m.derives_clients());
         assert_eq!(m.table("clients").unwrap().max_unpacked, 1 << 30);
+    }
+
+    #[test]
+    fn the_club_name() {
+        let clients = "[tables.clients]\nfile='c.csv'\n[tables.clients.fields]\nclient_id='a'\n";
+        let m = parse(&format!("club = \"Fit & Go №3\"\n{clients}")).unwrap();
+        assert_eq!(m.club.as_deref(), Some("Fit & Go №3"));
+        assert_eq!(parse(clients).unwrap().club, None);
+        let err = |text: String| parse(&text).unwrap_err().to_string();
+        for (club, why) in [
+            ("'north/south'", "path separator"),
+            ("''", "empty"),
+            ("\"a\\tb\"", "control character"),
+        ] {
+            let e = err(format!("club = {club}\n{clients}"));
+            assert!(e.contains("club: ") && e.contains(why), "{club}: {e}");
+            assert!(!e.contains("north"), "the message repeats the name: {e}");
+        }
+        let e = err(format!("club = '{}'\n{clients}", "x".repeat(101)));
+        assert!(e.contains("at most 100"), "{e}");
+        // Written after a table header, TOML puts it in that table: say where it belongs.
+        let e = err(format!("{clients}club='North'\n"));
+        assert!(e.contains("top-level key"), "{e}");
+        let e = err(format!("[source]\nclub='North'\n{clients}"));
+        assert!(e.contains("club"), "{e}");
     }
 
     #[test]

@@ -127,6 +127,7 @@ pub fn export(opts: &ExportOptions) -> Result<ExportSummary> {
     sources.splice(0..0, derived);
     let draft = clm_core::bundle::ManifestDraft {
         pseudonym_key_fingerprint: kp.fingerprint(),
+        club: mapping.club.clone(),
         since: opts.since,
         policy: Some(PolicyRecord {
             rare_k: mapping.policy.rare_k,

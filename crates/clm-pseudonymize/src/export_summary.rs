@@ -22,6 +22,12 @@ pub fn render(s: &ExportSummary) -> String {
         m.export_id,
         m.as_of
     );
+    if let Some(club) = &m.club {
+        let _ = writeln!(
+            out,
+            "club {club} (from the mapping; the consultant sees it)"
+        );
+    }
     let _ = writeln!(
         out,
         "{:<12} {:>10} {:>10} {:>9}  dropped columns",

@@ -449,3 +449,79 @@ fn keygen_refuses_to_overwrite() {
     assert_eq!(code, 1);
     assert!(msg.contains("refusing to overwrite"), "{msg}");
 }
+
+#[test]
+fn the_club_name_goes_from_the_mapping_into_the_manifest() {
+    let f = fixture(CLIENTS);
+    // Without `club`, the manifest has none (as bundles of earlier versions).
+    let s = export(&opts(&f, "plain")).unwrap();
+    assert_eq!(s.manifest.club, None);
+    let text = std::fs::read_to_string(f.dir.join("plain/manifest.json")).unwrap();
+    assert!(!text.contains("\"club\""), "{text}");
+    assert_eq!(s.manifest.club_name(&f.dir.join("plain")), "plain");
+
+    let name = "Фитнес-Север №2 (Тверская)";
+    std::fs::write(
+        f.dir.join("mapping.toml"),
+        format!("club = \"{name}\"\n{MAPPING}"),
+    )
+    .unwrap();
+    let out = f.dir.join("named");
+    let (code, said) = run(&mut export_cmd(&f, &out));
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains(&format!("club {name}")), "{said}");
+    let kd = DataKey::resolve(Some(&f.kd)).unwrap();
+    let b = Bundle::open(&out, &kd).unwrap();
+    assert_eq!(b.manifest().club.as_deref(), Some(name));
+    assert_eq!(b.manifest().club_name(&out), name);
+    // A new data key keeps the name (and the HMAC over it).
+    let kd2 = DataKey::generate();
+    clm_core::bundle::rewrap(&out, &kd, &kd2).unwrap();
+    let b = Bundle::open(&out, &kd2).unwrap();
+    assert_eq!(b.manifest().club.as_deref(), Some(name));
+
+    // A name with a path separator stops the export before anything is written.
+    std::fs::write(
+        f.dir.join("mapping.toml"),
+        format!("club = \"North/South\"\n{MAPPING}"),
+    )
+    .unwrap();
+    let out = f.dir.join("refused");
+    let (code, said) = run(&mut export_cmd(&f, &out));
+    assert_ne!(code, 0, "{said}");
+    assert!(
+        said.contains("club") && said.contains("path separator"),
+        "{said}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_synthetic_club_of_a_network_exports_with_its_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    clm_synth::generate_club(
+        &clm_synth::Config {
+            clients: 120,
+            seed: 11,
+            as_of: as_of(),
+            out: src.clone(),
+            encoding: clm_synth::Encoding::Utf8,
+        },
+        clm_synth::Profile::Fitness,
+        &clm_synth::Club::named("Сеть «Атлет», клуб 11"),
+    )
+    .unwrap();
+    let (kp, kd) = clm_core::keys::keygen(&tmp.path().join("keys")).unwrap();
+    let out = tmp.path().join("bundle");
+    let s = export(&ExportOptions {
+        pseudonym_key: Some(kp),
+        data_key: Some(kd.clone()),
+        as_of: Some(as_of()),
+        ..ExportOptions::new(src.join(clm_synth::MAPPING_FILE), &out)
+    })
+    .unwrap();
+    assert_eq!(s.manifest.club.as_deref(), Some("Сеть «Атлет», клуб 11"));
+    let b = Bundle::open(&out, &DataKey::resolve(Some(&kd)).unwrap()).unwrap();
+    assert_eq!(b.manifest().club_name(&out), "Сеть «Атлет», клуб 11");
+}

@@ -13,6 +13,7 @@
 
 use crate::calendar::{end_after_months, Calendar, Day};
 use crate::catalog::*;
+use crate::club::Knobs;
 use crate::ids::{membership_number, receipt_number, splitmix};
 use crate::model::*;
 use crate::names::{self, Person};
@@ -33,6 +34,8 @@ pub struct Ctx {
     pub history_start: Day,
     pub cal: Calendar,
     pub roster: Roster,
+    /// How this club's members behave ([`Knobs::NEUTRAL`]: the default club).
+    pub knobs: Knobs,
     /// (client index, source) for the few clients with a rare lead source, sorted.
     rare: Vec<(u64, &'static str)>,
 }
@@ -47,6 +50,7 @@ impl Ctx {
             history_start,
             cal: calendar_for(as_of),
             roster: Roster::new(seed),
+            knobs: Knobs::NEUTRAL,
             rare: rare_assignments(seed, clients, RARE_SOURCES),
         }
     }
@@ -256,7 +260,8 @@ pub fn simulate<S: Sink>(ctx: &Ctx, idx: u64, sc: &mut Scratch, sink: &mut S) ->
         bar: rng.random::<f32>() * 0.08,
         shop: 0.006,
         extras: 0.008,
-        pt_buyer: engagement > 0.5 && rng.random_bool((0.15 + engagement as f64 * 0.45).min(0.9)),
+        pt_buyer: engagement > 0.5
+            && rng.random_bool(((0.15 + engagement as f64 * 0.45) * ctx.knobs.pt).min(0.9)),
         trainer,
     };
 
@@ -454,24 +459,23 @@ impl Life<'_> {
                 staff: manager,
             });
 
+            let branch = self.branch;
+            let card_row = move |status, freeze_days| MembershipRow {
+                number,
+                branch,
+                product,
+                sold,
+                start,
+                end,
+                price,
+                status,
+                freeze_days,
+            };
             // A few cards are annulled soon after the sale (a mistaken product, a refund):
             // never the first, so the starter package always has a real card to hang on.
             if !first && rng.random_bool(0.045) {
                 let cancel_day = (sold + rng.random_range(0..=10)).min(as_of);
-                sink.membership(
-                    self.id,
-                    &MembershipRow {
-                        number,
-                        branch: self.branch,
-                        product,
-                        sold,
-                        start,
-                        end,
-                        price,
-                        status: MembershipStatus::Cancelled,
-                        freeze_days: 0,
-                    },
-                )?;
+                sink.membership(self.id, &card_row(MembershipStatus::Cancelled, 0))?;
                 if rng.random_bool(0.65) {
                     // Re-issued as another product the same day.
                     sold = cancel_day;
@@ -481,7 +485,7 @@ impl Life<'_> {
                 break;
             }
 
-            let renew_p = (0.5 + 0.48 * e as f64).min(0.95);
+            let renew_p = (0.5 + 0.48 * e as f64 + ctx.knobs.renewal).clamp(0.0, 0.95);
             let renew = rng.random_bool(renew_p);
             let span = end - start + 1;
             let freeze = if months >= 3 && rng.random_bool(0.22) {
@@ -530,20 +534,7 @@ impl Life<'_> {
                 _ if as_of <= eff_end => MembershipStatus::Active,
                 _ => MembershipStatus::Closed,
             };
-            sink.membership(
-                self.id,
-                &MembershipRow {
-                    number,
-                    branch: self.branch,
-                    product,
-                    sold,
-                    start,
-                    end,
-                    price,
-                    status,
-                    freeze_days,
-                },
-            )?;
+            sink.membership(self.id, &card_row(status, freeze_days))?;
 
             if first {
                 self.starter(rng, sc, start, sold, sale_minute, manager);
@@ -569,7 +560,7 @@ impl Life<'_> {
             }
 
             first = false;
-            *engagement = (e + rng.random_range(-0.12f32..0.10)).clamp(0.02, 1.0);
+            *engagement = (e + rng.random_range(-0.12f32..0.10) + ctx.knobs.drift).clamp(0.02, 1.0);
             if renew {
                 if rng.random_bool(0.35) {
                     // Renewed in advance: sold before the old card ends, starts after it.
@@ -584,7 +575,7 @@ impl Life<'_> {
                     sold = eff_end + 1 + gap;
                     start = sold;
                 }
-            } else if rng.random_bool(0.2) {
+            } else if rng.random_bool(ctx.knobs.comeback) {
                 // Came back after a break, less keen than before.
                 sold = eff_end + rng.random_range(60..=400);
                 start = sold;
@@ -671,17 +662,16 @@ impl Life<'_> {
             department: "Тренажёрный зал",
             staff: manager,
         });
-        let attended = match rng.random_range(0..100u32) {
-            0..=49 => 3,
-            50..=69 => 2,
-            70..=84 => 1,
+        // Half attend all three, 15 % none; a club's `starter` knob moves points between the two.
+        let shift = self.ctx.knobs.starter;
+        let attended = match rng.random_range(0..100u32) as i32 {
+            r if r < 50 + shift => 3,
+            r if r < 70 + shift => 2,
+            r if r < 85 + shift => 1,
             _ => 0,
         };
-        let offsets = [
-            rng.random_range(0..=6),
-            rng.random_range(7..=15),
-            rng.random_range(16..=28),
-        ];
+        let offsets =
+            [rng.random_range(0..=6), rng.random_range(7..=15), rng.random_range(16..=28)];
         let testing_dept = match rng.random_range(0..100u32) {
             0..=69 => Department::Gym,
             70..=84 => Department::Group,
@@ -744,7 +734,7 @@ impl Life<'_> {
         let cal = &ctx.cal;
         let h = self.habits;
         // Weekly visit rate: ~0.5 for the least engaged, 2–4 for the engaged.
-        let weekly = 0.9 + 4.1 * e * e.sqrt() + 1.15 * e;
+        let weekly = (0.9 + 4.1 * e * e.sqrt() + 1.15 * e) * ctx.knobs.visits;
         let base_p = weekly / 7.0;
         let morning_card = card.product == Product::Morning12;
         let network = !card.product.is_standard();

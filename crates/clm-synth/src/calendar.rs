@@ -34,9 +34,8 @@ pub fn end_after_months(start: Day, months: u32) -> Day {
 }
 
 /// Visit seasonality by month: January resolutions, a summer dip, a September return.
-const MONTH_FACTOR: [f32; 12] = [
-    1.18, 1.10, 1.05, 1.00, 0.95, 0.85, 0.78, 0.84, 1.06, 1.05, 1.00, 0.90,
-];
+const MONTH_FACTOR: [f32; 12] =
+    [1.18, 1.10, 1.05, 1.00, 0.95, 0.85, 0.78, 0.84, 1.06, 1.05, 1.00, 0.90];
 
 /// Preformatted dates and visit factors for a window of days.
 pub struct Calendar {

@@ -34,6 +34,7 @@
 pub mod behaviour;
 pub mod calendar;
 pub mod catalog;
+pub mod club;
 pub mod ids;
 pub mod mapping;
 pub mod model;
@@ -41,6 +42,7 @@ pub mod names;
 pub mod profiles;
 pub mod writer;
 
+pub use club::{Club, Knobs};
 pub use profiles::Profile;
 pub use writer::{Encoding, RowCounts};
 
@@ -90,29 +92,47 @@ fn prepare_dir(dir: &Path) -> Result<()> {
 /// canonical table (0 for a table the profile does not write; [`Profile::files`] names the
 /// files). `Profile::Fitness` is [`generate`].
 pub fn generate_with(cfg: &Config, profile: Profile) -> Result<RowCounts> {
-    let write = match profile {
-        Profile::Fitness => return generate(cfg),
-        Profile::Classes => profiles::classes::write,
-        Profile::AutoService => profiles::auto_service::write,
-        Profile::B2bService => profiles::b2b_service::write,
-    };
+    generate_club(cfg, profile, &Club::default())
+}
+
+/// [`generate_with`] for one club of a network: its name goes into the mapping (`club`),
+/// and with `club.spread` its behaviour is drawn from the seed ([`Knobs::draw`]: renewal,
+/// starter completion, PT conversion, visit frequency, churn; fitness and classes). The
+/// default [`Club`] writes exactly what [`generate_with`] writes.
+pub fn generate_club(cfg: &Config, profile: Profile, club: &Club) -> Result<RowCounts> {
+    if let Some(name) = &club.name {
+        club::check_name(name).map_err(|m| anyhow::anyhow!("--club: {m}"))?;
+    }
+    if profile == Profile::Fitness {
+        return generate_fitness(cfg, club);
+    }
     if cfg.clients == 0 || cfg.clients > MAX_CLIENTS {
         bail!("--clients must be between 1 and {MAX_CLIENTS}");
     }
     prepare_dir(&cfg.out)?;
-    let counts = write(cfg)?;
+    let counts = match profile {
+        Profile::Fitness => unreachable!("written above"),
+        Profile::Classes => profiles::run(&profiles::classes::BUSINESS, cfg, club)?,
+        Profile::AutoService => profiles::run(&profiles::auto_service::BUSINESS, cfg, club)?,
+        Profile::B2bService => profiles::run(&profiles::b2b_service::BUSINESS, cfg, club)?,
+    };
     Ok(counts)
 }
 
 /// Write the fitness club's export and its mapping into `cfg.out`; returns the rows written
 /// per file.
 pub fn generate(cfg: &Config) -> Result<RowCounts> {
+    generate_fitness(cfg, &Club::default())
+}
+
+fn generate_fitness(cfg: &Config, club: &Club) -> Result<RowCounts> {
     if cfg.clients == 0 || cfg.clients > MAX_CLIENTS {
         bail!("--clients must be between 1 and {MAX_CLIENTS}");
     }
     prepare_dir(&cfg.out)?;
     let as_of = calendar::day_of(cfg.as_of);
-    let ctx = behaviour::Ctx::new(cfg.seed, cfg.clients, as_of);
+    let mut ctx = behaviour::Ctx::new(cfg.seed, cfg.clients, as_of);
+    ctx.knobs = club.knobs(cfg.seed);
     let mut export = writer::Export::create(
         &cfg.out,
         cfg.encoding,
@@ -124,7 +144,7 @@ pub fn generate(cfg: &Config) -> Result<RowCounts> {
     let mut scratch = behaviour::Scratch::default();
     for idx in 0..cfg.clients {
         behaviour::simulate(&ctx, idx, &mut scratch, &mut export)
-            .with_context(|| format!("writing client {:07}", idx + 1))?;
+            .with_context(|| format!("writing {}", Profile::Fitness.client_label(idx)))?;
     }
     let counts = export.finish().context("finishing the CSV files")?;
 
@@ -133,6 +153,8 @@ pub fn generate(cfg: &Config) -> Result<RowCounts> {
         clients: cfg.clients,
         seed: cfg.seed,
         as_of: &cfg.as_of.format("%Y-%m-%d").to_string(),
+        club,
+        knobs: ctx.knobs,
     });
     // TOML is UTF-8 by definition, whatever encoding the CSV files use.
     fs::write(cfg.out.join(MAPPING_FILE), text).context("writing mapping.toml")?;

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 use clap::{Parser, ValueEnum};
-use clm_synth::{generate_with, Config, Encoding, Profile, MAX_CLIENTS};
+use clm_synth::{generate_club, Club, Config, Encoding, Profile, MAX_CLIENTS};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -50,7 +50,8 @@ enum Prof {
                   clm-synth --clients 100000 --out /tmp/club-cp1251 --encoding cp1251\n  \
                   clm-synth --profile classes --clients 10000 --as-of 2026-11-01 --out ./school\n  \
                   clm-synth --profile auto_service --clients 10000 --out ./dealer\n  \
-                  clm-synth --profile b2b_service --clients 2000 --seed 3 --out ./it-company\n\n\
+                  clm-synth --profile b2b_service --clients 2000 --seed 3 --out ./it-company\n  \
+                  for i in 1 2 3; do clm-synth --clients 3000 --seed $i --club \"Club $i\" --out ./net/club-$i; done\n\n\
                   Then: clm-pseudonymize export --mapping ./school/mapping.toml ...\n\n\
                   All names, phones, e-mails, passports, INNs, VINs and addresses are fake; \
                   e-mails use only the example.com/.org/.net domains."
@@ -81,6 +82,21 @@ struct Cli {
     /// Text encoding of the CSV files (mapping.toml is always UTF-8).
     #[arg(long, value_enum, default_value = "utf-8")]
     encoding: Enc,
+
+    /// One club of a network: its name goes into mapping.toml (`club = "NAME"`, recorded in
+    /// the bundle's manifest), and its behaviour (renewal, starter completion, PT conversion,
+    /// visit frequency, churn) is drawn from --seed, as with --spread.
+    #[arg(long, value_name = "NAME", value_parser = parse_club)]
+    club: Option<String>,
+
+    /// Draw the club's behaviour from --seed (fitness and classes), for benchmarks across
+    /// clubs; without it (and without --club) every seed has the default club's behaviour.
+    #[arg(long)]
+    spread: bool,
+}
+
+fn parse_club(s: &str) -> Result<String, String> {
+    clm_synth::club::check_name(s).map(|()| s.to_string())
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
@@ -108,8 +124,12 @@ fn main() -> ExitCode {
         Prof::AutoService => Profile::AutoService,
         Prof::B2bService => Profile::B2bService,
     };
+    let club = Club {
+        spread: cli.spread || cli.club.is_some(),
+        name: cli.club,
+    };
     let started = Instant::now();
-    let n = match generate_with(&cfg, profile) {
+    let n = match generate_club(&cfg, profile, &club) {
         Ok(n) => n,
         Err(e) => {
             // A user's mistake (non-empty directory, full disk) deserves one readable line
@@ -131,6 +151,13 @@ fn main() -> ExitCode {
         cfg.seed,
         cfg.encoding.mapping_name()
     );
+    if let Some(name) = &club.name {
+        eprintln!("  club {name}");
+    }
+    let knobs = club.knobs(cfg.seed);
+    if !knobs.is_neutral() && matches!(profile, Profile::Fitness | Profile::Classes) {
+        eprintln!("  behaviour: {}", knobs.describe());
+    }
     for (table, file) in profile.files() {
         eprintln!("  {file:<20} {:>12} rows", n.of(table));
     }

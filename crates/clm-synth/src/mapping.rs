@@ -1,11 +1,13 @@
 //! The `mapping.toml` that goes with an export, in the format of
-//! `schemas/example-mapping.toml`.
+//! `schemas/example-mapping.toml`: an opening comment on the run, `club` (if any), `[source]`
+//! and `[policy]` from here, then the business's `[tables.*]` sections, which are the same for
+//! every run and kept as data in `mappings/<profile>.tables.toml`.
 //!
-//! The value maps are built from the same labels the writer prints, so a renamed status or
-//! category cannot leave the mapping behind. Columns are named through the header constants
-//! for the same reason.
+//! The tests hold those files to the CSV files written (tests/export.rs, tests/profiles.rs):
+//! every column a mapping names is in its file's header, every column but the ones left out
+//! on purpose is mapped, and every value written in a mapped column with a value map is in
+//! that map — so a renamed status, category or column cannot leave the mapping behind.
 
-use crate::model::*;
 use crate::writer::*;
 use std::fmt::Write as _;
 
@@ -15,11 +17,28 @@ pub struct MappingInfo<'a> {
     pub clients: u64,
     pub seed: u64,
     pub as_of: &'a str,
+    /// The club's name (`club = "…"`) and behaviour (a comment), when `--club` / `--spread`.
+    pub club: &'a crate::club::Club,
+    pub knobs: crate::club::Knobs,
 }
 
-pub(crate) fn col(header: &[&str], name: &str) -> String {
-    assert!(header.contains(&name), "{name} is not a column");
-    toml_str(name)
+/// `club = "…"` and a comment on the club's behaviour, before `[source]`; nothing for the
+/// default club.
+pub(crate) fn club_lines(t: &mut String, info: &MappingInfo) {
+    if !info.knobs.is_neutral() {
+        let _ = writeln!(
+            t,
+            "# This club's behaviour, drawn from seed {}: {}.",
+            info.seed,
+            info.knobs.describe()
+        );
+    }
+    if let Some(name) = &info.club.name {
+        let _ = writeln!(t, "club = {}", toml_str(name));
+    }
+    if !info.knobs.is_neutral() || info.club.name.is_some() {
+        t.push('\n');
+    }
 }
 
 /// A TOML basic string. Our labels hold no control characters; quotes and backslashes are
@@ -36,39 +55,6 @@ pub(crate) fn toml_str(s: &str) -> String {
     }
     out.push('"');
     out
-}
-
-pub(crate) fn value_map(pairs: &[(&str, &str)]) -> String {
-    let items: Vec<String> = pairs
-        .iter()
-        .map(|(k, v)| format!("{} = {}", toml_str(k), toml_str(v)))
-        .collect();
-    format!("{{ {} }}", items.join(", "))
-}
-
-/// `phone` and `email` as every export maps them: compared by digits and case-folded, so that
-/// reidentify and the audit find them however the CRM wrote them.
-pub(crate) fn contact_lines(t: &mut String, header: &[&str], phone: &str, email: &str) {
-    let _ = writeln!(
-        t,
-        "phone = {{ column = {}, normalize = \"digits\" }}",
-        col(header, phone)
-    );
-    let _ = writeln!(
-        t,
-        "email = {{ column = {}, normalize = \"casefold\" }}",
-        col(header, email)
-    );
-}
-
-/// `gender` from the Russian `Ж` / `М` every export writes.
-pub(crate) fn gender_line(t: &mut String, header: &[&str], column: &str) {
-    let _ = writeln!(
-        t,
-        "gender = {{ column = {}, map = {} }}",
-        col(header, column),
-        value_map(&[("Ж", "f"), ("М", "m")])
-    );
 }
 
 /// The mapping text.
@@ -92,6 +78,7 @@ pub fn mapping_toml(info: &MappingInfo) -> String {
          # File paths are relative to this mapping file.\n\n",
     );
 
+    club_lines(&mut t, info);
     t.push_str("[source]\n");
     let _ = writeln!(t, "encoding = {}", toml_str(info.encoding.mapping_name()));
     t.push_str(
@@ -105,138 +92,7 @@ pub fn mapping_toml(info: &MappingInfo) -> String {
          truncate_timestamps = \"hour\"\n\n",
     );
 
-    // clients
-    let h = CLIENTS_HEADER;
-    let _ = writeln!(t, "[tables.clients]\nfile = {}\n", toml_str(CLIENTS_FILE));
-    t.push_str("[tables.clients.fields]\n");
-    let _ = writeln!(t, "client_id = {}", col(h, "Код клиента"));
-    let _ = writeln!(t, "full_name = {}", col(h, "ФИО"));
-    contact_lines(&mut t, h, "Телефон", "E-mail");
-    let _ = writeln!(
-        t,
-        "birth_date = {{ column = {}, format = \"DD.MM.YYYY\" }}",
-        col(h, "Дата рождения")
-    );
-    gender_line(&mut t, h, "Пол");
-    let _ = writeln!(t, "passport = {}", col(h, "Паспорт"));
-    let _ = writeln!(t, "notes = {}", col(h, "Комментарий"));
-    let _ = writeln!(t, "branch = {}", col(h, "Филиал"));
-    let _ = writeln!(t, "registered_on = {}", col(h, "Дата регистрации"));
-    let _ = writeln!(t, "lead_source = {}", col(h, "Источник"));
-    let _ = writeln!(t, "trial_booked_on = {}", col(h, "Пробное занятие"));
-    let _ = writeln!(t, "archived_on = {}", col(h, "Дата архивации"));
-    let _ = writeln!(t, "postal_code = {}", col(h, "Почтовый индекс"));
-    assert!(h.contains(&"Адрес"));
-    t.push_str(
-        "# \"Адрес\" is left unmapped on purpose (deny by default: dropped, listed by name).\n\n",
-    );
-
-    // memberships
-    let h = MEMBERSHIPS_HEADER;
-    let _ = writeln!(
-        t,
-        "[tables.memberships]\nfile = {}\n",
-        toml_str(MEMBERSHIPS_FILE)
-    );
-    t.push_str("[tables.memberships.fields]\n");
-    let _ = writeln!(t, "membership_id = {}", col(h, "Номер абонемента"));
-    let _ = writeln!(t, "client_id = {}", col(h, "Код клиента"));
-    let _ = writeln!(t, "branch = {}", col(h, "Филиал"));
-    let _ = writeln!(t, "product = {}", col(h, "Абонемент"));
-    let _ = writeln!(t, "sold_on = {}", col(h, "Дата продажи"));
-    let _ = writeln!(t, "start_date = {}", col(h, "Дата начала"));
-    let _ = writeln!(t, "end_date = {}", col(h, "Дата окончания"));
-    let _ = writeln!(t, "price = {}", col(h, "Стоимость"));
-    // "Закрыт" (expired) is not a state of its own: whether a card is current follows from
-    // its dates, so it maps to `active` like in the example mapping.
-    let _ = writeln!(
-        t,
-        "status = {{ column = {}, map = {} }}",
-        col(h, "Статус"),
-        value_map(&[
-            (MembershipStatus::Active.label(), "active"),
-            (MembershipStatus::Frozen.label(), "frozen"),
-            (MembershipStatus::Cancelled.label(), "cancelled"),
-            (MembershipStatus::Closed.label(), "active"),
-        ])
-    );
-    let _ = writeln!(t, "freeze_days = {}\n", col(h, "Дней заморозки"));
-
-    // visits
-    let h = VISITS_HEADER;
-    let _ = writeln!(t, "[tables.visits]\nfile = {}\n", toml_str(VISITS_FILE));
-    t.push_str("[tables.visits.fields]\n");
-    let _ = writeln!(t, "client_id = {}", col(h, "Код клиента"));
-    let _ = writeln!(t, "visited_at = {}", col(h, "Время входа"));
-    let _ = writeln!(t, "branch = {}", col(h, "Филиал"));
-    let _ = writeln!(t, "kind = {}\n", col(h, "Тип посещения"));
-
-    // services
-    let h = SERVICES_HEADER;
-    let _ = writeln!(t, "[tables.services]\nfile = {}\n", toml_str(SERVICES_FILE));
-    t.push_str("[tables.services.fields]\n");
-    let _ = writeln!(t, "client_id = {}", col(h, "Код клиента"));
-    let _ = writeln!(t, "done_at = {}", col(h, "Дата и время"));
-    let _ = writeln!(t, "service = {}", col(h, "Услуга"));
-    let _ = writeln!(
-        t,
-        "category = {{ column = {}, map = {} }}",
-        col(h, "Категория услуги"),
-        value_map(&[
-            (Service::Intro.category(), "starter"),
-            (Service::Personal.category(), "personal_training"),
-            (Service::Group.category(), "group"),
-        ])
-    );
-    let _ = writeln!(t, "department = {}", col(h, "Отдел"));
-    let _ = writeln!(t, "staff_id = {}", col(h, "Код тренера"));
-    let _ = writeln!(t, "staff_name = {}", col(h, "Тренер"));
-    let _ = writeln!(
-        t,
-        "status = {{ column = {}, map = {} }}\n",
-        col(h, "Статус"),
-        value_map(&[
-            (ServiceStatus::Done.label(), "done"),
-            (ServiceStatus::NoShow.label(), "no_show"),
-            (ServiceStatus::Cancelled.label(), "cancelled"),
-        ])
-    );
-
-    // sales
-    let h = SALES_HEADER;
-    let _ = writeln!(t, "[tables.sales]\nfile = {}\n", toml_str(SALES_FILE));
-    t.push_str("[tables.sales.fields]\n");
-    let _ = writeln!(t, "sale_id = {}", col(h, "Номер чека"));
-    let _ = writeln!(t, "client_id = {}", col(h, "Код клиента"));
-    let _ = writeln!(t, "sold_at = {}", col(h, "Дата и время продажи"));
-    let _ = writeln!(
-        t,
-        "category = {{ column = {}, map = {} }}",
-        col(h, "Категория"),
-        value_map(&[
-            (SaleCategory::Membership.label(), "membership"),
-            (SaleCategory::Starter.label(), "starter"),
-            (SaleCategory::PersonalTraining.label(), "personal_training"),
-            (SaleCategory::Group.label(), "group"),
-            (SaleCategory::Bar.label(), "retail"),
-            (SaleCategory::Shop.label(), "retail"),
-            (SaleCategory::Services.label(), "service"),
-        ])
-    );
-    let _ = writeln!(t, "item = {}", col(h, "Товар/услуга"));
-    let _ = writeln!(t, "quantity = {}", col(h, "Количество"));
-    let _ = writeln!(t, "amount = {}", col(h, "Сумма"));
-    let _ = writeln!(t, "department = {}", col(h, "Отдел"));
-    let _ = writeln!(t, "staff_id = {}", col(h, "Код сотрудника"));
-    let _ = writeln!(t, "staff_name = {}\n", col(h, "Продавец"));
-
-    // feedback
-    let h = FEEDBACK_HEADER;
-    let _ = writeln!(t, "[tables.feedback]\nfile = {}\n", toml_str(FEEDBACK_FILE));
-    t.push_str("[tables.feedback.fields]\n");
-    let _ = writeln!(t, "client_id = {}", col(h, "Код клиента"));
-    let _ = writeln!(t, "answered_on = {}", col(h, "Дата ответа"));
-    let _ = writeln!(t, "score = {}", col(h, "Оценка"));
-    let _ = writeln!(t, "comment = {}", col(h, "Комментарий"));
+    // The [tables.*] sections, the same for every run: data (see `crate::mapping`).
+    t.push_str(include_str!("../mappings/fitness.tables.toml"));
     t
 }

@@ -221,13 +221,8 @@ impl SaleCategory {
 
 /// Lead sources with weights; the rare ones are handed out separately to a handful of
 /// clients so that the `rare_k` rule has something to replace.
-pub const LEAD_SOURCES: &[(&str, u32)] = &[
-    ("Сайт", 30),
-    ("Instagram", 22),
-    ("Рекомендация", 20),
-    ("Вывеска", 15),
-    ("Агрегатор", 13),
-];
+pub const LEAD_SOURCES: &[(&str, u32)] =
+    &[("Сайт", 30), ("Instagram", 22), ("Рекомендация", 20), ("Вывеска", 15), ("Агрегатор", 13)];
 
 /// Each used by at most 4 clients whatever the club size (below `rare_k` = 5).
 pub const RARE_SOURCES: &[(&str, u64)] = &[
@@ -269,11 +264,9 @@ impl Roster {
         let mut staff = Vec::new();
         let mut by: [[Vec<u16>; 3]; 2] = Default::default();
         for branch in Branch::ALL {
-            for (role, count, code_base) in [
-                (Role::Trainer, 9u32, 1000u32),
-                (Role::Manager, 3, 2000),
-                (Role::Bar, 2, 3000),
-            ] {
+            for (role, count, code_base) in
+                [(Role::Trainer, 9u32, 1000u32), (Role::Manager, 3, 2000), (Role::Bar, 2, 3000)]
+            {
                 for k in 1..=count {
                     // Trainers are mostly men in the gym, and the receptionists mostly women,
                     // as in most clubs; it does not matter for analysis, only for realism.

@@ -7,14 +7,11 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const FILES: [&str; 6] = [
-    "clients.csv",
-    "memberships.csv",
-    "visits.csv",
-    "services.csv",
-    "sales.csv",
-    "feedback.csv",
-];
+mod common;
+use common::{canonical_fields, read_csv, Table};
+
+const FILES: [&str; 6] =
+    ["clients.csv", "memberships.csv", "visits.csv", "services.csv", "sales.csv", "feedback.csv"];
 
 fn as_of() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()
@@ -29,44 +26,6 @@ fn make(dir: &Path, clients: u64, seed: u64, encoding: Encoding) -> RowCounts {
         encoding,
     })
     .unwrap()
-}
-
-fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut r = csv::ReaderBuilder::new()
-        .delimiter(b';')
-        .from_path(path)
-        .unwrap();
-    let header = r.headers().unwrap().iter().map(str::to_string).collect();
-    let rows = r
-        .records()
-        .map(|rec| rec.unwrap().iter().map(str::to_string).collect())
-        .collect();
-    (header, rows)
-}
-
-struct Table {
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    fn load(dir: &Path, file: &str) -> Self {
-        let (header, rows) = read_csv(&dir.join(file));
-        for r in &rows {
-            assert_eq!(r.len(), header.len(), "{file}: ragged row {r:?}");
-        }
-        Table { header, rows }
-    }
-    fn col(&self, name: &str) -> usize {
-        self.header
-            .iter()
-            .position(|h| h == name)
-            .unwrap_or_else(|| panic!("no column {name}"))
-    }
-    fn values<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> + 'a {
-        let i = self.col(name);
-        self.rows.iter().map(move |r| r[i].as_str())
-    }
 }
 
 fn date(s: &str) -> NaiveDate {
@@ -129,45 +88,17 @@ fn cp1251_and_utf8_hold_the_same_text() {
     let w = run(300, 3, Encoding::Cp1251);
     assert_eq!(u.counts, w.counts);
     for f in FILES {
-        let utf8 = fs::read(u.dir.join(f)).unwrap();
         let cp = fs::read(w.dir.join(f)).unwrap();
         assert!(
             std::str::from_utf8(&cp).is_err(),
             "{f} in cp1251 should not be valid UTF-8"
         );
-        let (decoded, _, had_errors) = encoding_rs::WINDOWS_1251.decode(&cp);
-        assert!(!had_errors);
-        assert_eq!(decoded, std::str::from_utf8(&utf8).unwrap(), "{f}");
+        common::same_text(&u.dir.join(f), &w.dir.join(f), f);
     }
     let m = fs::read_to_string(w.dir.join("mapping.toml")).unwrap();
     assert!(m.contains("encoding = \"cp1251\""));
     let m = fs::read_to_string(u.dir.join("mapping.toml")).unwrap();
     assert!(m.contains("encoding = \"utf-8\""));
-}
-
-/// The canonical field names of each table, read from the workspace's schemas/.
-fn canonical_fields() -> HashMap<String, HashSet<String>> {
-    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
-    let mut out = HashMap::new();
-    for table in [
-        "clients",
-        "memberships",
-        "visits",
-        "services",
-        "sales",
-        "feedback",
-    ] {
-        let text = fs::read_to_string(schemas.join(format!("{table}.toml"))).unwrap();
-        let doc: toml::Table = text.parse().unwrap();
-        let names = doc["field"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["name"].as_str().unwrap().to_string())
-            .collect();
-        out.insert(table.to_string(), names);
-    }
-    out
 }
 
 #[test]
@@ -184,7 +115,7 @@ fn mapping_names_real_columns_and_canonical_fields() {
     let mut mapped_columns: HashMap<String, HashSet<String>> = HashMap::new();
     for (name, t) in tables {
         let file = t["file"].as_str().unwrap();
-        let (header, _) = read_csv(&r.dir.join(file));
+        let (header, rows) = read_csv(&r.dir.join(file));
         let fields = t["fields"].as_table().unwrap();
         for (field, spec) in fields {
             assert!(
@@ -204,6 +135,17 @@ fn mapping_names_real_columns_and_canonical_fields() {
                 .entry(file.to_string())
                 .or_default()
                 .insert(column.to_string());
+            // A value map covers every value written (an unmapped status would be rejected).
+            if let Some(map) = spec.get("map").and_then(|m| m.as_table()) {
+                let k = header.iter().position(|h| h == column).unwrap();
+                for row in &rows {
+                    assert!(
+                        row[k].is_empty() || map.contains_key(&row[k]),
+                        "{file}: {column} = {:?} not mapped",
+                        row[k]
+                    );
+                }
+            }
         }
         // Every column but the deliberately unmapped address is mapped.
         for h in &header {
@@ -218,14 +160,7 @@ fn mapping_names_real_columns_and_canonical_fields() {
     }
     // Direct fields are mapped too, so on-site tools can find them.
     let clients = tables["clients"]["fields"].as_table().unwrap();
-    for f in [
-        "full_name",
-        "phone",
-        "email",
-        "passport",
-        "notes",
-        "postal_code",
-    ] {
+    for f in ["full_name", "phone", "email", "passport", "notes", "postal_code"] {
         assert!(clients.contains_key(f), "clients.{f} not mapped");
     }
     assert_eq!(
@@ -368,12 +303,8 @@ fn a_small_club_looks_plausible() {
 
     // Every kind of row the analyses need shows up.
     let sale_cats: HashSet<&str> = sales.values("Категория").collect();
-    for c in [
-        "Абонемент",
-        "Стартовый пакет",
-        "Персональные тренировки",
-        "Бар",
-    ] {
+    for c in ["Абонемент", "Стартовый пакет", "Персональные тренировки", "Бар"]
+    {
         assert!(sale_cats.contains(c), "no {c} sales");
     }
     let receipts: HashSet<&str> = sales.values("Номер чека").collect();
@@ -475,15 +406,9 @@ fn every_lifecycle_stage_is_populated() {
         };
         *stages.entry(stage).or_default() += 1;
     }
-    for s in [
-        "frozen",
-        "newcomer",
-        "renewed",
-        "renewal_due",
-        "inactive",
-        "active",
-        "lapsed_or_former",
-    ] {
+    for s in
+        ["frozen", "newcomer", "renewed", "renewal_due", "inactive", "active", "lapsed_or_former"]
+    {
         assert!(stages.get(s).copied().unwrap_or(0) >= 3, "{s}: {stages:?}");
     }
 }

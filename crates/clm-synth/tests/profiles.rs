@@ -9,7 +9,10 @@ use chrono::NaiveDate;
 use clm_synth::{generate, generate_with, Config, Encoding, Profile, RowCounts};
 use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+mod common;
+use common::{canonical_fields, Table};
 
 const OTHERS: [Profile; 3] = [Profile::Classes, Profile::AutoService, Profile::B2bService];
 
@@ -41,39 +44,6 @@ fn run(profile: Profile, clients: u64, seed: u64, encoding: Encoding) -> Run {
         _tmp: tmp,
         dir,
         counts,
-    }
-}
-
-struct Table {
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    fn load(dir: &Path, file: &str) -> Self {
-        let mut r = csv::ReaderBuilder::new()
-            .delimiter(b';')
-            .from_path(dir.join(file))
-            .unwrap();
-        let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
-        let rows: Vec<Vec<String>> = r
-            .records()
-            .map(|rec| rec.unwrap().iter().map(str::to_string).collect())
-            .collect();
-        for row in &rows {
-            assert_eq!(row.len(), header.len(), "{file}: ragged row {row:?}");
-        }
-        Table { header, rows }
-    }
-    fn col(&self, name: &str) -> usize {
-        self.header
-            .iter()
-            .position(|h| h == name)
-            .unwrap_or_else(|| panic!("no column {name}"))
-    }
-    fn values<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> + 'a {
-        let i = self.col(name);
-        self.rows.iter().map(move |r| r[i].as_str())
     }
 }
 
@@ -195,40 +165,11 @@ fn cp1251_and_utf8_hold_the_same_text() {
         let w = run(p, 200, 3, Encoding::Cp1251);
         assert_eq!(u.counts, w.counts);
         for (_, f) in p.files() {
-            let utf8 = fs::read(u.dir.join(f)).unwrap();
-            let cp = fs::read(w.dir.join(f)).unwrap();
-            let (decoded, _, had_errors) = encoding_rs::WINDOWS_1251.decode(&cp);
-            assert!(!had_errors);
-            assert_eq!(decoded, std::str::from_utf8(&utf8).unwrap(), "{f}");
+            common::same_text(&u.dir.join(f), &w.dir.join(f), f);
         }
         let m = fs::read_to_string(w.dir.join("mapping.toml")).unwrap();
         assert!(m.contains("encoding = \"cp1251\""));
     }
-}
-
-/// The canonical fields of each table, read from the workspace's schemas/.
-fn canonical_fields() -> HashMap<String, HashSet<String>> {
-    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
-    let mut out = HashMap::new();
-    for table in [
-        "clients",
-        "memberships",
-        "visits",
-        "services",
-        "sales",
-        "feedback",
-    ] {
-        let text = fs::read_to_string(schemas.join(format!("{table}.toml"))).unwrap();
-        let doc: toml::Table = text.parse().unwrap();
-        let names = doc["field"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["name"].as_str().unwrap().to_string())
-            .collect();
-        out.insert(table.to_string(), names);
-    }
-    out
 }
 
 fn column_of(spec: &toml::Value) -> &str {
@@ -295,14 +236,7 @@ fn mappings_name_real_columns_and_only_canonical_fields() {
             }
         }
         let clients = tables["clients"]["fields"].as_table().unwrap();
-        for f in [
-            "client_id",
-            "full_name",
-            "phone",
-            "email",
-            "branch",
-            "registered_on",
-        ] {
+        for f in ["client_id", "full_name", "phone", "email", "branch", "registered_on"] {
             assert!(clients.contains_key(f), "{}: clients.{f}", p.name());
         }
         assert_eq!(clients["phone"]["normalize"].as_str(), Some("digits"));
@@ -569,11 +503,7 @@ fn auto_service_every_stage_occurs() {
         "auto_service",
         &stages,
         &[
-            "repurchase_window",
-            "acquired",
-            "first_service_due",
-            "in_service",
-            "lapsed_service",
+            "repurchase_window", "acquired", "first_service_due", "in_service", "lapsed_service",
             "lead",
         ],
     );
@@ -582,12 +512,8 @@ fn auto_service_every_stage_occurs() {
         assert!(kinds.contains(k), "no {k} visits");
     }
     let cats: HashSet<&str> = sales.values("Вид реализации").collect();
-    for c in [
-        "Автомобиль",
-        "Сервис",
-        "Запчасти и аксессуары",
-        "Сервисный контракт",
-    ] {
+    for c in ["Автомобиль", "Сервис", "Запчасти и аксессуары", "Сервисный контракт"]
+    {
         assert!(cats.contains(c), "no {c} sales");
     }
 }
@@ -701,14 +627,7 @@ fn b2b_service_every_stage_occurs() {
     assert_every_stage(
         "b2b_service",
         &stages,
-        &[
-            "onboarding",
-            "at_risk",
-            "growth",
-            "service",
-            "churned",
-            "acquisition",
-        ],
+        &["onboarding", "at_risk", "growth", "service", "churned", "acquisition"],
     );
     let kinds: HashSet<&str> = contacts.values("Тип контакта").collect();
     assert_eq!(kinds, HashSet::from(["Звонок", "Встреча", "Выезд"]));

@@ -58,6 +58,8 @@ pub fn parquet_writer_properties(dek: &Dek, row_group_rows: usize) -> Result<Wri
 #[derive(Debug, Clone, Default)]
 pub struct ManifestDraft {
     pub pseudonym_key_fingerprint: String,
+    /// The club's name from the mapping (`club`), if given.
+    pub club: Option<String>,
     pub since: Option<NaiveDate>,
     pub policy: Option<PolicyRecord>,
     pub generalizations: Vec<String>,
@@ -257,6 +259,7 @@ impl BundleWriter {
             tool_version: TOOL_VERSION.into(),
             export_id: self.export_id.clone(),
             as_of: self.as_of,
+            club: draft.club,
             since: draft.since,
             created_at: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
             pseudonym_key_fingerprint: draft.pseudonym_key_fingerprint,

@@ -15,15 +15,12 @@
 //! bought their car elsewhere and only service it here. Mileage grows ~15,000 km a year per
 //! car, at each owner's own pace.
 
-use super::{mapping_preamble, table_header, Base, Profile};
+use super::{mapping_preamble, write_answers, Answer, Base, Business, Out, Profile, Reset, Survey};
 use crate::behaviour::{pick, pick_weighted};
-use crate::calendar::{date_of, day_of, Calendar, Day};
+use crate::calendar::{date_of, Day};
 use crate::ids::document_number;
-use crate::mapping::{col, contact_lines, gender_line, value_map, MappingInfo};
+use crate::mapping::MappingInfo;
 use crate::names::{self, Person};
-use crate::writer::{CsvFile, RowCounts};
-use crate::Config;
-use anyhow::{Context, Result};
 use chrono::Datelike;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -48,48 +45,22 @@ pub const FILES: [(&str, &str); 4] = [
 ];
 
 pub const CLIENTS_HEADER: &[&str] = &[
-    "Код клиента",
-    "ФИО",
-    "Дата рождения",
-    "Пол",
-    "Телефон",
-    "E-mail",
-    "Паспорт",
-    "Индекс",
-    "Дилерский центр",
-    "Дата создания",
-    "Источник",
-    "Согласие на рассылку",
-    "Комментарий",
+    "Код клиента", "ФИО", "Дата рождения", "Пол", "Телефон", "E-mail", "Паспорт", "Индекс",
+    "Дилерский центр", "Дата создания", "Источник", "Согласие на рассылку", "Комментарий",
 ];
 pub const SALES_HEADER: &[&str] = &[
-    "Номер документа",
-    "Дата",
-    "Код клиента",
-    "Вид реализации",
-    "Номенклатура",
-    "Количество",
-    "Сумма",
-    "Подразделение",
-    "VIN",
+    "Номер документа", "Дата", "Код клиента", "Вид реализации", "Номенклатура", "Количество",
+    "Сумма", "Подразделение", "VIN",
 ];
 pub const VISITS_HEADER: &[&str] = &[
-    "Код клиента",
-    "Дата и время приёма",
-    "Дилерский центр",
-    "Вид работ",
-    "Модель",
-    "VIN",
-    "Госномер",
-    "Пробег, км",
+    "Код клиента", "Дата и время приёма", "Дилерский центр", "Вид работ", "Модель", "VIN",
+    "Госномер", "Пробег, км",
 ];
 pub const FEEDBACK_HEADER: &[&str] = &["Код клиента", "Дата опроса", "Оценка", "Комментарий"];
 
 /// Columns left unmapped on purpose (dropped by the pseudonymizer, listed in the manifest).
-pub const UNMAPPED: &[(&str, &str)] = &[
-    (CLIENTS_FILE, "Согласие на рассылку"),
-    (VISITS_FILE, "Госномер"),
-];
+pub const UNMAPPED: &[(&str, &str)] =
+    &[(CLIENTS_FILE, "Согласие на рассылку"), (VISITS_FILE, "Госномер")];
 
 pub const BRANCHES: [&str; 2] = ["Автоцентр Восток", "Автоцентр Запад"];
 
@@ -320,14 +291,10 @@ const LEAD_SOURCES: &[(&str, u32)] = &[
     ("Автопортал", 15),
     ("Визит в салон", 5),
 ];
-const SERVICE_SOURCES: &[(&str, u32)] = &[
-    ("Онлайн-запись на сервис", 40),
-    ("Звонок", 30),
-    ("Рекомендация", 20),
-    ("Визит в салон", 10),
-];
+const SERVICE_SOURCES: &[(&str, u32)] =
+    &[("Онлайн-запись на сервис", 40), ("Звонок", 30), ("Рекомендация", 20), ("Визит в салон", 10)];
 /// Each used by at most 4 clients whatever the dealer's size (below `rare_k` = 5).
-const RARE_SOURCES: &[(&str, u64)] = &[
+pub(crate) const RARE_SOURCES: &[(&str, u64)] = &[
     ("Автосалон «Моторшоу»", 4),
     ("Радио", 3),
     ("Корпоративный парк", 2),
@@ -355,11 +322,8 @@ const PARTS: &[(&str, i64)] = &[
     ("Аккумулятор", 1_150_000),
     ("Тормозные колодки", 380_000),
 ];
-const PRAISE: &[&str] = &[
-    "Всё быстро и качественно",
-    "Отличный мастер-приёмщик",
-    "Машину вернули чистой; спасибо",
-];
+const PRAISE: &[&str] =
+    &["Всё быстро и качественно", "Отличный мастер-приёмщик", "Машину вернули чистой; спасибо"];
 const NEUTRAL: &[&str] = &["Нормально, но долго ждать", "Дороговато, но качественно"];
 const COMPLAINTS: &[&str] = &[
     "Навязывают лишние работы",
@@ -399,76 +363,28 @@ struct Car {
     km_per_day: f32,
 }
 
-struct FeedbackRow {
-    day: Day,
-    score: u8,
-    comment: String,
-}
-
 #[derive(Default)]
-struct Scratch {
+pub(crate) struct Scratch {
     cars: Vec<Car>,
     visits: Vec<Visit>,
     sales: Vec<Sale>,
-    feedback: Vec<FeedbackRow>,
+    feedback: Vec<Answer>,
     /// The last odometer reading written per car.
     km: Vec<u32>,
 }
 
-struct Out {
-    clients: CsvFile,
-    sales: CsvFile,
-    visits: CsvFile,
-    feedback: CsvFile,
-    cal: Calendar,
-}
-
-/// Write the dealer's export and mapping into `cfg.out` (an empty directory).
-pub(crate) fn write(cfg: &Config) -> Result<RowCounts> {
-    let as_of = day_of(cfg.as_of);
-    let base = Base::new(
-        cfg.seed,
-        cfg.clients,
-        as_of,
-        Profile::AutoService,
-        RARE_SOURCES,
-    );
-    let f = |name: &str, header: &[&str]| {
-        CsvFile::create(&cfg.out.join(name), cfg.encoding, header)
-            .with_context(|| format!("cannot create {name} in {}", cfg.out.display()))
-    };
-    let mut out = Out {
-        clients: f(CLIENTS_FILE, CLIENTS_HEADER)?,
-        sales: f(SALES_FILE, SALES_HEADER)?,
-        visits: f(VISITS_FILE, VISITS_HEADER)?,
-        feedback: f(FEEDBACK_FILE, FEEDBACK_HEADER)?,
-        cal: Calendar::new(as_of - SALES_HISTORY_DAYS - 60, as_of + 1),
-    };
-    let mut sc = Scratch::default();
-    for idx in 0..cfg.clients {
-        simulate(&base, idx, &mut sc, &mut out)
-            .with_context(|| format!("writing client {}", client_id(idx)))?;
-    }
-    let counts = RowCounts {
-        clients: out.clients.finish()?,
-        memberships: 0,
-        visits: out.visits.finish()?,
-        services: 0,
-        sales: out.sales.finish()?,
-        feedback: out.feedback.finish()?,
-    };
-    let text = mapping_toml(&MappingInfo {
-        encoding: cfg.encoding,
-        clients: cfg.clients,
-        seed: cfg.seed,
-        as_of: &cfg.as_of.format("%Y-%m-%d").to_string(),
-    });
-    std::fs::write(cfg.out.join(crate::MAPPING_FILE), text).context("writing mapping.toml")?;
-    Ok(counts)
-}
+/// The dealer: what the shared run needs.
+pub(crate) const BUSINESS: Business<Owner, Scratch> = Business {
+    profile: Profile::AutoService,
+    headers: &[CLIENTS_HEADER, SALES_HEADER, VISITS_HEADER, FEEDBACK_HEADER],
+    who,
+    life,
+    write,
+    mapping_toml,
+};
 
 /// 1C-style client codes: "00-00000001".
-fn client_id(idx: u64) -> String {
+pub(crate) fn client_id(idx: u64) -> String {
     format!("00-{:08}", idx + 1)
 }
 
@@ -544,15 +460,29 @@ fn service_minute<R: Rng>(rng: &mut R) -> u16 {
 }
 
 /// Simulate client `idx` (0-based) and write its rows.
-fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Result<()> {
-    let mut rng = base.rng(idx);
-    let rng = &mut rng;
-    let as_of = base.as_of;
-    let sales_start = as_of - SALES_HISTORY_DAYS;
-    let service_start = as_of - SERVICE_HISTORY_DAYS;
-    let brands_left = as_of - 4 * 365 - 120;
-    let id = client_id(idx);
+/// Who a client is: the person and their contacts; what they bought and had serviced is
+/// their life's.
+pub(crate) struct Owner {
+    id: String,
+    female: bool,
+    person: Person,
+    birth: Day,
+    phone: String,
+    email: String,
+    postal: String,
+    branch: usize,
+    /// Agreed to mailings.
+    consent: bool,
+    /// Set by the client's life: when the record was made and from where, the passport (for
+    /// buyers, mostly) and the note.
+    registered: Day,
+    source: &'static str,
+    passport: String,
+    comment: String,
+}
 
+fn who(base: &Base, idx: u64, rng: &mut ChaCha8Rng) -> Owner {
+    let as_of = base.as_of;
     let female = rng.random_bool(0.33);
     let person = Person::random(rng, female);
     let years: i32 = match rng.random_range(0..100u32) {
@@ -574,12 +504,40 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
     let postal = names::postal_code(rng);
     let branch = rng.random_range(0..2usize);
     let consent = rng.random_bool(0.6);
+    Owner {
+        id: client_id(idx),
+        female,
+        person,
+        birth,
+        phone,
+        email,
+        postal,
+        branch,
+        consent,
+        registered: 0,
+        source: "",
+        passport: String::new(),
+        comment: String::new(),
+    }
+}
 
-    sc.cars.clear();
-    sc.visits.clear();
-    sc.sales.clear();
-    sc.feedback.clear();
+impl Reset for Scratch {
+    fn reset(&mut self) {
+        self.cars.clear();
+        self.visits.clear();
+        self.sales.clear();
+        self.feedback.clear();
+    }
+}
 
+/// The client's life: a lead, a buyer (with trade-ins and the service of each car) or an
+/// owner of a car bought elsewhere, serviced here.
+fn life(base: &Base, idx: u64, rng: &mut ChaCha8Rng, o: &mut Owner, sc: &mut Scratch) {
+    let as_of = base.as_of;
+    let sales_start = as_of - SALES_HISTORY_DAYS;
+    let service_start = as_of - SERVICE_HISTORY_DAYS;
+    let brands_left = as_of - 4 * 365 - 120;
+    let Owner { female, branch, .. } = *o;
     let kind = rng.random_range(0..100u32);
     let (registered, source, passport) = if kind < 22 {
         // A lead: a test drive or an enquiry, nothing bought, nothing serviced.
@@ -608,15 +566,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
             };
             let until = next.unwrap_or(Day::MAX);
             service_car(
-                rng,
-                sc,
-                k,
-                true,
-                bought,
-                until,
-                as_of,
-                service_start,
-                branch,
+                rng, sc, k, true, bought, until, as_of, service_start, branch,
             );
             match next {
                 Some(n) => bought = n,
@@ -664,34 +614,43 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
         80..=83 => format!("Доп. телефон {}", names::phone(rng)),
         _ => pick(rng, NOTES).to_string(),
     };
+    o.registered = registered;
+    o.source = source;
+    o.passport = passport;
+    o.comment = comment;
+}
 
-    // --- write ---
+/// The client's rows, each file in time order.
+fn write(base: &Base, idx: u64, o: &Owner, sc: &mut Scratch, out: &mut Out) -> io::Result<()> {
     let cal = &out.cal;
-    let f = &mut out.clients;
-    f.plain(&id);
-    f.text(&person.full_name());
-    f.date(cal, birth);
-    f.plain(if female { "Ж" } else { "М" });
-    f.text(&phone);
-    f.text(&email);
-    f.text(&passport);
-    f.text(&postal);
-    f.plain(BRANCHES[branch]);
-    f.date(cal, registered);
-    f.text(source);
-    f.plain(if consent { "Да" } else { "Нет" });
-    f.text(&comment);
+    let [clients, sales, visits, feedback] = &mut out.files[..] else {
+        unreachable!("the dealer writes four files")
+    };
+    let f = &mut *clients;
+    f.plain(&o.id);
+    f.text(&o.person.full_name());
+    f.date(cal, o.birth);
+    f.plain(if o.female { "Ж" } else { "М" });
+    f.text(&o.phone);
+    f.text(&o.email);
+    f.text(&o.passport);
+    f.text(&o.postal);
+    f.plain(BRANCHES[o.branch]);
+    f.date(cal, o.registered);
+    f.text(o.source);
+    f.plain(if o.consent { "Да" } else { "Нет" });
+    f.text(&o.comment);
     f.end_row()?;
 
     sc.sales.sort_by_key(|s| (s.day, s.minute));
     for (k, s) in sc.sales.iter().enumerate() {
-        let f = &mut out.sales;
+        let f = &mut *sales;
         f.padded(
             document_number(base.seed, 0x6175_7361, idx, k as u64, 10_000, 11),
             11,
         );
         f.datetime(cal, s.day, s.minute);
-        f.plain(&id);
+        f.plain(&o.id);
         f.plain(s.category);
         f.text(s.item);
         f.uint(1);
@@ -709,11 +668,11 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
     sc.km.clear();
     sc.km.resize(sc.cars.len(), 0);
     for v in &sc.visits {
-        let f = &mut out.visits;
+        let f = &mut *visits;
         let car = &sc.cars[v.car];
         let mileage = v.mileage.max(sc.km[v.car]);
         sc.km[v.car] = mileage;
-        f.plain(&id);
+        f.plain(&o.id);
         f.datetime(cal, v.day, v.minute);
         f.plain(BRANCHES[v.branch]);
         f.plain(v.kind);
@@ -724,16 +683,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
         f.end_row()?;
     }
 
-    sc.feedback.sort_by_key(|x| x.day);
-    for x in &sc.feedback {
-        let f = &mut out.feedback;
-        f.plain(&id);
-        f.date(cal, x.day);
-        f.uint(x.score as u64);
-        f.text(&x.comment);
-        f.end_row()?;
-    }
-    Ok(())
+    write_answers(feedback, cal, &o.id, &mut sc.feedback)
 }
 
 fn new_car(rng: &mut ChaCha8Rng, model: usize, bought: Day) -> Car {
@@ -880,69 +830,23 @@ fn service_car(
     let loyal_until = (last_planned + rng.random_range(200..=330)).min(until);
     let first = schedule[0];
 
-    let visit = |rng: &mut ChaCha8Rng,
-                 sc: &mut Scratch,
-                 day: Day,
-                 kind: &'static str,
-                 item: &'static str,
-                 amount: i64| {
-        if day < service_start || day > as_of || day >= until {
-            return;
-        }
-        let minute = service_minute(rng);
-        let vbranch = if rng.random_bool(0.1) {
-            1 - branch
-        } else {
-            branch
-        };
-        let jitter = rng.random_range(0.97f32..1.03);
-        let mileage = ((day - bought).max(1) as f32 * km_per_day * jitter) as u32;
-        sc.visits.push(Visit {
-            day,
-            minute,
-            branch: vbranch,
-            kind,
-            car: k,
-            mileage: mileage.max(5),
-        });
-        if amount > 0 {
-            sc.sales.push(Sale {
-                day,
-                minute: (minute + rng.random_range(90..=300)).min(21 * 60),
-                category: CAT_SERVICE,
-                item,
-                amount: priced(amount, day, as_of),
-                department: "Сервис",
-                car: Some(k),
-            });
-            if rng.random_bool(0.12) {
-                let (item, p) = pick(rng, PARTS);
-                sc.sales.push(Sale {
-                    day,
-                    minute: (minute + 20).min(21 * 60),
-                    category: CAT_PARTS,
-                    item,
-                    amount: priced(p / 100, day, as_of),
-                    department: "Склад запчастей",
-                    car: None,
-                });
-            }
-        }
-        if rng.random_bool(0.3) && day + 5 <= as_of {
-            let when = day + rng.random_range(1..=5);
-            let fb = feedback(rng, when, satisfaction);
-            sc.feedback.push(fb);
-        }
+    let c = CarService {
+        k,
+        bought,
+        km_per_day,
+        satisfaction,
+        branch,
+        service_start,
+        until,
+        as_of,
     };
 
     for &d in &schedule {
         let km = (d - bought) as f32 * km_per_day;
         let n = ((km / 15_000.0).round() as usize).clamp(1, 8);
-        const TO: [&str; 8] = [
-            "ТО-1", "ТО-2", "ТО-3", "ТО-4", "ТО-5", "ТО-6", "ТО-7", "ТО-8",
-        ];
+        const TO: [&str; 8] = ["ТО-1", "ТО-2", "ТО-3", "ТО-4", "ТО-5", "ТО-6", "ТО-7", "ТО-8"];
         let amount = 11_000 + if n % 2 == 0 { 9_000 } else { 0 } + rng.random_range(0..4_000);
-        visit(rng, sc, d, KIND_MAINTENANCE, TO[n - 1], amount);
+        visit(rng, sc, &c, d, KIND_MAINTENANCE, TO[n - 1], amount);
     }
     // Between maintenance visits: repairs (under warranty in the first three years),
     // diagnostics, body work; and the seasonal tyre change for some owners.
@@ -953,24 +857,32 @@ fn service_car(
         let u: f32 = rng.random();
         if u < 0.006 {
             if age_years < 3.0 {
-                visit(rng, sc, m, KIND_WARRANTY, KIND_WARRANTY, 0);
+                visit(rng, sc, &c, m, KIND_WARRANTY, KIND_WARRANTY, 0);
             } else {
                 let amount = (rng.random_range(2.0f32..11.5)).exp() as i64 + 3_000;
-                visit(rng, sc, m, KIND_REPAIR, KIND_REPAIR, amount.min(150_000));
+                visit(
+                    rng,
+                    sc,
+                    &c,
+                    m,
+                    KIND_REPAIR,
+                    KIND_REPAIR,
+                    amount.min(150_000),
+                );
             }
         } else if u < 0.008 {
             let amount = rng.random_range(2_500..=4_500);
-            visit(rng, sc, m, KIND_DIAGNOSTICS, KIND_DIAGNOSTICS, amount);
+            visit(rng, sc, &c, m, KIND_DIAGNOSTICS, KIND_DIAGNOSTICS, amount);
         } else if u < 0.009 {
             let amount = rng.random_range(25_000..=180_000);
-            visit(rng, sc, m, KIND_BODY, KIND_BODY, amount);
+            visit(rng, sc, &c, m, KIND_BODY, KIND_BODY, amount);
         }
         if tyres {
             let dt = date_of(m);
             if (dt.month() == 4 && dt.day() <= 7) || (dt.month() == 10 && dt.day() <= 7) {
                 let d = m + rng.random_range(0..=30);
                 let amount = rng.random_range(2_800..=4_800);
-                visit(rng, sc, d, KIND_TYRES, KIND_TYRES, amount);
+                visit(rng, sc, &c, d, KIND_TYRES, KIND_TYRES, amount);
                 m += 60;
                 continue;
             }
@@ -979,17 +891,92 @@ fn service_car(
     }
 }
 
-fn feedback(rng: &mut ChaCha8Rng, day: Day, satisfaction: f32) -> FeedbackRow {
-    let noise = (rng.random::<f32>() + rng.random::<f32>() - 1.0) * 3.0;
-    let score = (5.5 + 4.5 * satisfaction + noise).round().clamp(0.0, 10.0) as u8;
-    let mut comment = String::new();
-    if rng.random_bool(0.4) {
-        let pool = match score {
-            9..=10 => PRAISE,
-            7..=8 => NEUTRAL,
-            _ => COMPLAINTS,
-        };
-        comment.push_str(pick(rng, pool));
+/// What every service visit of one car needs: the car, its owner's satisfaction and home
+/// branch, and the window visits fall in.
+struct CarService {
+    k: usize,
+    bought: Day,
+    km_per_day: f32,
+    satisfaction: f32,
+    branch: usize,
+    service_start: Day,
+    until: Day,
+    as_of: Day,
+}
+
+/// A service visit on `day` (within the window): the odometer reading, the invoice and now
+/// and then parts, and sometimes a CSI survey.
+fn visit(
+    rng: &mut ChaCha8Rng,
+    sc: &mut Scratch,
+    c: &CarService,
+    day: Day,
+    kind: &'static str,
+    item: &'static str,
+    amount: i64,
+) {
+    if day < c.service_start || day > c.as_of || day >= c.until {
+        return;
+    }
+    let minute = service_minute(rng);
+    let vbranch = if rng.random_bool(0.1) {
+        1 - c.branch
+    } else {
+        c.branch
+    };
+    let jitter = rng.random_range(0.97f32..1.03);
+    let mileage = ((day - c.bought).max(1) as f32 * c.km_per_day * jitter) as u32;
+    sc.visits.push(Visit {
+        day,
+        minute,
+        branch: vbranch,
+        kind,
+        car: c.k,
+        mileage: mileage.max(5),
+    });
+    if amount > 0 {
+        sc.sales.push(Sale {
+            day,
+            minute: (minute + rng.random_range(90..=300)).min(21 * 60),
+            category: CAT_SERVICE,
+            item,
+            amount: priced(amount, day, c.as_of),
+            department: "Сервис",
+            car: Some(c.k),
+        });
+        if rng.random_bool(0.12) {
+            let (item, p) = pick(rng, PARTS);
+            sc.sales.push(Sale {
+                day,
+                minute: (minute + 20).min(21 * 60),
+                category: CAT_PARTS,
+                item,
+                amount: priced(p / 100, day, c.as_of),
+                department: "Склад запчастей",
+                car: None,
+            });
+        }
+    }
+    if rng.random_bool(0.3) && day + 5 <= c.as_of {
+        let when = day + rng.random_range(1..=5);
+        let fb = feedback(rng, when, c.satisfaction);
+        sc.feedback.push(fb);
+    }
+}
+
+/// CSI surveys after a purchase or a visit: the score follows the owner's satisfaction.
+const SURVEY: Survey = Survey {
+    base: 5.5,
+    slope: 4.5,
+    penalty: 0.0,
+    comment_p: 0.4,
+    praise: PRAISE,
+    neutral: NEUTRAL,
+    complaints: COMPLAINTS,
+};
+
+fn feedback(rng: &mut ChaCha8Rng, day: Day, satisfaction: f32) -> Answer {
+    SURVEY.answer(rng, day, satisfaction, false, |rng, score, comment| {
         if score >= 9 && rng.random_bool(0.2) {
             let _ = write!(
                 comment,
@@ -997,12 +984,7 @@ fn feedback(rng: &mut ChaCha8Rng, day: Day, satisfaction: f32) -> FeedbackRow {
                 Person::random(rng, false).short_name()
             );
         }
-    }
-    FeedbackRow {
-        day,
-        score,
-        comment,
-    }
+    })
 }
 
 /// The mapping text.
@@ -1017,61 +999,8 @@ pub fn mapping_toml(info: &MappingInfo) -> String {
          Left unmapped on purpose: \"Согласие на рассылку\" (marketing consent) and\n\
          \"Госномер\" (the licence plate, personal data the analysis does not need).",
     );
-
-    let h = CLIENTS_HEADER;
-    table_header(&mut t, "clients", CLIENTS_FILE);
-    let _ = writeln!(t, "client_id = {}", col(h, "Код клиента"));
-    let _ = writeln!(t, "full_name = {}", col(h, "ФИО"));
-    let _ = writeln!(t, "birth_date = {}", col(h, "Дата рождения"));
-    gender_line(&mut t, h, "Пол");
-    contact_lines(&mut t, h, "Телефон", "E-mail");
-    let _ = writeln!(t, "passport = {}", col(h, "Паспорт"));
-    let _ = writeln!(t, "postal_code = {}", col(h, "Индекс"));
-    let _ = writeln!(t, "branch = {}", col(h, "Дилерский центр"));
-    let _ = writeln!(t, "registered_on = {}", col(h, "Дата создания"));
-    let _ = writeln!(t, "lead_source = {}", col(h, "Источник"));
-    let _ = writeln!(t, "notes = {}\n", col(h, "Комментарий"));
-
-    let h = SALES_HEADER;
-    table_header(&mut t, "sales", SALES_FILE);
-    let _ = writeln!(t, "sale_id = {}", col(h, "Номер документа"));
-    let _ = writeln!(t, "client_id = {}", col(h, "Код клиента"));
-    let _ = writeln!(t, "sold_at = {}", col(h, "Дата"));
-    let _ = writeln!(
-        t,
-        "category = {{ column = {}, map = {} }}",
-        col(h, "Вид реализации"),
-        value_map(&[
-            (CAT_VEHICLE, "vehicle"),
-            (CAT_SERVICE, "service"),
-            (CAT_PARTS, "retail"),
-            (CAT_CONTRACT, "service"),
-            (CAT_WARRANTY, "other"),
-            (CAT_INSURANCE, "other"),
-        ])
-    );
-    let _ = writeln!(t, "item = {}", col(h, "Номенклатура"));
-    let _ = writeln!(t, "quantity = {}", col(h, "Количество"));
-    let _ = writeln!(t, "amount = {}", col(h, "Сумма"));
-    let _ = writeln!(t, "department = {}", col(h, "Подразделение"));
-    let _ = writeln!(t, "vin = {}\n", col(h, "VIN"));
-
-    let h = VISITS_HEADER;
-    table_header(&mut t, "visits", VISITS_FILE);
-    let _ = writeln!(t, "client_id = {}", col(h, "Код клиента"));
-    let _ = writeln!(t, "visited_at = {}", col(h, "Дата и время приёма"));
-    let _ = writeln!(t, "branch = {}", col(h, "Дилерский центр"));
-    let _ = writeln!(t, "kind = {}", col(h, "Вид работ"));
-    let _ = writeln!(t, "model = {}", col(h, "Модель"));
-    let _ = writeln!(t, "mileage = {}", col(h, "Пробег, км"));
-    let _ = writeln!(t, "vin = {}\n", col(h, "VIN"));
-
-    let h = FEEDBACK_HEADER;
-    table_header(&mut t, "feedback", FEEDBACK_FILE);
-    let _ = writeln!(t, "client_id = {}", col(h, "Код клиента"));
-    let _ = writeln!(t, "answered_on = {}", col(h, "Дата опроса"));
-    let _ = writeln!(t, "score = {}", col(h, "Оценка"));
-    let _ = writeln!(t, "comment = {}", col(h, "Комментарий"));
+    // The [tables.*] sections, the same for every run: data (see `crate::mapping`).
+    t.push_str(include_str!("../../mappings/auto_service.tables.toml"));
     t
 }
 

@@ -15,15 +15,12 @@
 //! upgrades, indexation), are sometimes neglected by their account manager for months, and
 //! churn when their health — which also drives their NPS answers — runs low; a few come back.
 
-use super::{mapping_preamble, table_header, Base, Profile};
+use super::{mapping_preamble, write_answers, Answer, Base, Business, Out, Profile, Reset, Survey};
 use crate::behaviour::{minute_in, pick, pick_weighted};
-use crate::calendar::{date_of, day_of, end_after_months, weekday_index, Calendar, Day};
+use crate::calendar::{date_of, day_of, end_after_months, weekday_index, Day};
 use crate::ids::document_number;
-use crate::mapping::{col, contact_lines, value_map, MappingInfo};
+use crate::mapping::MappingInfo;
 use crate::names::{self, Person};
-use crate::writer::{CsvFile, RowCounts};
-use crate::Config;
-use anyhow::{Context, Result};
 use chrono::{Datelike, NaiveDate};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -48,48 +45,19 @@ pub const FILES: [(&str, &str); 5] = [
 ];
 
 pub const ACCOUNTS_HEADER: &[&str] = &[
-    "Код контрагента",
-    "Наименование",
-    "ИНН",
-    "КПП",
-    "Контактное лицо",
-    "Должность",
-    "Телефон",
-    "E-mail",
-    "Юридический адрес",
-    "Офис",
-    "Отрасль",
-    "Дата создания",
-    "Источник",
+    "Код контрагента", "Наименование", "ИНН", "КПП", "Контактное лицо", "Должность", "Телефон",
+    "E-mail", "Юридический адрес", "Офис", "Отрасль", "Дата создания", "Источник",
 ];
 pub const CONTRACTS_HEADER: &[&str] = &[
-    "Номер договора",
-    "Код контрагента",
-    "Офис",
-    "Тариф",
-    "Дата подписания",
-    "Дата начала",
-    "Дата окончания",
-    "Сумма договора",
-    "Статус",
+    "Номер договора", "Код контрагента", "Офис", "Тариф", "Дата подписания", "Дата начала",
+    "Дата окончания", "Сумма договора", "Статус",
 ];
 pub const INVOICES_HEADER: &[&str] = &[
-    "Номер счёта",
-    "Дата счёта",
-    "Код контрагента",
-    "Вид услуг",
-    "Услуга",
-    "Кол-во",
-    "Сумма",
+    "Номер счёта", "Дата счёта", "Код контрагента", "Вид услуг", "Услуга", "Кол-во", "Сумма",
     "Статус оплаты",
 ];
-pub const CONTACTS_HEADER: &[&str] = &[
-    "Код контрагента",
-    "Дата и время",
-    "Офис",
-    "Тип контакта",
-    "Ответственный",
-];
+pub const CONTACTS_HEADER: &[&str] =
+    &["Код контрагента", "Дата и время", "Офис", "Тип контакта", "Ответственный"];
 pub const NPS_HEADER: &[&str] = &["Код контрагента", "Дата опроса", "Оценка", "Комментарий"];
 
 /// Columns left unmapped on purpose (dropped by the pseudonymizer, listed in the manifest).
@@ -191,12 +159,8 @@ const LEAD_SOURCES: &[(&str, u32)] = &[
     ("Партнёр", 7),
 ];
 /// Each used by at most 4 accounts whatever the company's size (below `rare_k` = 5).
-const RARE_SOURCES: &[(&str, u64)] = &[
-    ("Конференция «ИТ-Урал»", 4),
-    ("Радио", 3),
-    ("Отраслевой каталог", 2),
-    ("Бизнес-клуб", 1),
-];
+pub(crate) const RARE_SOURCES: &[(&str, u64)] =
+    &[("Конференция «ИТ-Урал»", 4), ("Радио", 3), ("Отраслевой каталог", 2), ("Бизнес-клуб", 1)];
 const POSITIONS: &[&str] = &[
     "Директор",
     "Генеральный директор",
@@ -206,24 +170,12 @@ const POSITIONS: &[&str] = &[
     "Заместитель директора",
 ];
 const INDUSTRIES: &[&str] = &[
-    "Торговля",
-    "Строительство",
-    "Медицина",
-    "Логистика",
-    "Производство",
-    "Услуги",
-    "Образование",
+    "Торговля", "Строительство", "Медицина", "Логистика", "Производство", "Услуги", "Образование",
 ];
-const PRAISE: &[&str] = &[
-    "Быстро решают заявки",
-    "Инженер всегда на связи",
-    "Довольны; рекомендуем партнёрам",
-];
-const NEUTRAL: &[&str] = &[
-    "В целом устраивает",
-    "Иногда долго ждать выезда",
-    "Хотелось бы отчёты \"по-понятнее\"",
-];
+const PRAISE: &[&str] =
+    &["Быстро решают заявки", "Инженер всегда на связи", "Довольны; рекомендуем партнёрам"];
+const NEUTRAL: &[&str] =
+    &["В целом устраивает", "Иногда долго ждать выезда", "Хотелось бы отчёты \"по-понятнее\""];
 const COMPLAINTS: &[&str] = &[
     "Заявки висят по несколько дней",
     "Сменился инженер, всё приходится объяснять заново",
@@ -258,75 +210,25 @@ struct Contact {
     kind: &'static str,
 }
 
-struct Nps {
-    day: Day,
-    score: u8,
-    comment: String,
-}
-
 #[derive(Default)]
-struct Scratch {
+pub(crate) struct Scratch {
     contracts: Vec<Contract>,
     invoices: Vec<Invoice>,
     contacts: Vec<Contact>,
-    nps: Vec<Nps>,
+    nps: Vec<Answer>,
 }
 
-struct Out {
-    accounts: CsvFile,
-    contracts: CsvFile,
-    invoices: CsvFile,
-    contacts: CsvFile,
-    nps: CsvFile,
-    cal: Calendar,
-}
+/// The IT company: what the shared run needs.
+pub(crate) const BUSINESS: Business<Account, Scratch> = Business {
+    profile: Profile::B2bService,
+    headers: &[ACCOUNTS_HEADER, CONTRACTS_HEADER, INVOICES_HEADER, CONTACTS_HEADER, NPS_HEADER],
+    who,
+    life,
+    write,
+    mapping_toml,
+};
 
-/// Write the company's export and mapping into `cfg.out` (an empty directory).
-pub(crate) fn write(cfg: &Config) -> Result<RowCounts> {
-    let as_of = day_of(cfg.as_of);
-    let base = Base::new(
-        cfg.seed,
-        cfg.clients,
-        as_of,
-        Profile::B2bService,
-        RARE_SOURCES,
-    );
-    let f = |name: &str, header: &[&str]| {
-        CsvFile::create(&cfg.out.join(name), cfg.encoding, header)
-            .with_context(|| format!("cannot create {name} in {}", cfg.out.display()))
-    };
-    let mut out = Out {
-        accounts: f(ACCOUNTS_FILE, ACCOUNTS_HEADER)?,
-        contracts: f(CONTRACTS_FILE, CONTRACTS_HEADER)?,
-        invoices: f(INVOICES_FILE, INVOICES_HEADER)?,
-        contacts: f(CONTACTS_FILE, CONTACTS_HEADER)?,
-        nps: f(NPS_FILE, NPS_HEADER)?,
-        cal: Calendar::new(as_of - HISTORY_DAYS - 400, as_of + 500),
-    };
-    let mut sc = Scratch::default();
-    for idx in 0..cfg.clients {
-        simulate(&base, idx, &mut sc, &mut out)
-            .with_context(|| format!("writing account {}", account_id(idx)))?;
-    }
-    let counts = RowCounts {
-        clients: out.accounts.finish()?,
-        memberships: out.contracts.finish()?,
-        visits: out.contacts.finish()?,
-        services: 0,
-        sales: out.invoices.finish()?,
-        feedback: out.nps.finish()?,
-    };
-    let text = mapping_toml(&MappingInfo {
-        encoding: cfg.encoding,
-        clients: cfg.clients,
-        seed: cfg.seed,
-        as_of: &cfg.as_of.format("%Y-%m-%d").to_string(),
-    });
-    std::fs::write(cfg.out.join(crate::MAPPING_FILE), text).context("writing mapping.toml")?;
-    Ok(counts)
-}
-
-fn account_id(idx: u64) -> String {
+pub(crate) fn account_id(idx: u64) -> String {
     format!("К{:07}", idx + 1)
 }
 
@@ -367,13 +269,35 @@ fn payment_status(rng: &mut ChaCha8Rng, day: Day, as_of: Day, troubled: bool) ->
 }
 
 /// Simulate account `idx` (0-based) and write its rows.
-fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Result<()> {
-    let mut rng = base.rng(idx);
-    let rng = &mut rng;
+/// Who an account is: the company, its contact person and account manager, and how its
+/// story will go (plan, health).
+pub(crate) struct Account {
+    id: String,
+    branch: usize,
+    contact: Person,
+    name: String,
+    inn: String,
+    kpp: String,
+    position: &'static str,
+    phone: String,
+    email: String,
+    address: String,
+    industry: &'static str,
+    manager: String,
+    imported: bool,
+    /// Days from the first contact to the first contract.
+    cycle: Day,
+    registered: Day,
+    first_start: Option<Day>,
+    source: &'static str,
+    plan: usize,
+    health: f32,
+    surveyed: bool,
+}
+
+fn who(base: &Base, idx: u64, rng: &mut ChaCha8Rng) -> Account {
     let as_of = base.as_of;
     let history_start = as_of - HISTORY_DAYS;
-    let id = account_id(idx);
-
     // --- who they are ---
     let branch = if rng.random_bool(0.6) { 0 } else { 1 };
     let contact_female = rng.random_bool(0.55);
@@ -434,19 +358,61 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
         70..=92 => 3,
         _ => 4,
     };
-    let mut plan = if size == 0 {
+    let plan = if size == 0 {
         rng.random_range(0..2usize)
     } else {
         size
     };
-    let mut health: f32 = (rng.random::<f32>() + rng.random::<f32>()) / 2.0;
+    let health: f32 = (rng.random::<f32>() + rng.random::<f32>()) / 2.0;
     let surveyed = rng.random_bool(0.6);
+    Account {
+        id: account_id(idx),
+        branch,
+        contact,
+        name,
+        inn,
+        kpp,
+        position,
+        phone,
+        email,
+        address,
+        industry,
+        manager,
+        imported,
+        cycle,
+        registered,
+        first_start,
+        source,
+        plan,
+        health,
+        surveyed,
+    }
+}
 
-    sc.contracts.clear();
-    sc.invoices.clear();
-    sc.contacts.clear();
-    sc.nps.clear();
+impl Reset for Scratch {
+    fn reset(&mut self) {
+        self.contracts.clear();
+        self.invoices.clear();
+        self.contacts.clear();
+        self.nps.clear();
+    }
+}
 
+/// The account's life: the sales cycle, contracts and their renewals, invoices, contacts and
+/// NPS answers, into the scratch space.
+fn life(base: &Base, idx: u64, rng: &mut ChaCha8Rng, a: &mut Account, sc: &mut Scratch) {
+    let as_of = base.as_of;
+    let history_start = as_of - HISTORY_DAYS;
+    let (mut plan, mut health) = (a.plan, a.health);
+    let Account {
+        imported,
+        cycle,
+        registered,
+        first_start,
+        surveyed,
+        ref manager,
+        ..
+    } = *a;
     // --- the sales cycle: calls and meetings before a contract (or none) ---
     let prospect = !imported && rng.random_bool(0.25);
     for _ in 0..if imported { 0 } else { rng.random_range(1..=4) } {
@@ -535,106 +501,18 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
                 let month_end = (next_month_start(m) - 1).min(end);
                 let troubled = m >= leaving_from;
                 if m >= history_start {
-                    // The subscription fee, prorated for a partial month.
-                    let days_in_month = next_month_start(m) - first_of_month(m);
-                    let covered = month_end - m + 1;
-                    let fee = fee_month * covered as i64 / days_in_month as i64 / 100 * 100;
-                    let day = m + if m == first_of_month(m) {
-                        rng.random_range(0..=2)
-                    } else {
-                        0
+                    let term = Term {
+                        plan,
+                        fee_month,
+                        seat_price,
+                        end,
+                        neglect,
+                        health,
+                        surveyed,
+                        manager,
+                        as_of,
                     };
-                    if day <= as_of {
-                        let st = payment_status(rng, day, as_of, troubled);
-                        sc.invoices.push(Invoice {
-                            day,
-                            category: CAT_SUBSCRIPTION,
-                            item: PLANS[plan].name,
-                            quantity: 1,
-                            amount: fee,
-                            status: st,
-                        });
-                        if seats > 0 {
-                            let st = payment_status(rng, day, as_of, troubled);
-                            sc.invoices.push(Invoice {
-                                day,
-                                category: CAT_EXTRA,
-                                item: "Дополнительные рабочие места",
-                                quantity: seats,
-                                amount: seat_price * seats as i64,
-                                status: st,
-                            });
-                        }
-                    }
-                    // Growth: more workstations, projects, call-outs beyond the plan.
-                    if !troubled && rng.random_bool(0.012 + 0.05 * health as f64) {
-                        seats += rng.random_range(2..=8);
-                    }
-                    if !troubled && rng.random_bool(0.01 + 0.03 * health as f64) {
-                        let (cat, item, p) = pick(rng, PROJECTS);
-                        let d = m + rng.random_range(5..=25);
-                        if d <= as_of {
-                            let st = payment_status(rng, d, as_of, false);
-                            sc.invoices.push(Invoice {
-                                day: d,
-                                category: cat,
-                                item,
-                                quantity: 1,
-                                amount: priced(p, d, as_of),
-                                status: st,
-                            });
-                        }
-                    }
-                    if rng.random_bool(0.06) {
-                        let d = month_end;
-                        if d <= as_of {
-                            let q = rng.random_range(1..=4u32);
-                            let st = payment_status(rng, d, as_of, troubled);
-                            sc.invoices.push(Invoice {
-                                day: d,
-                                category: CAT_EXTRA,
-                                item: "Выезд инженера сверх тарифа",
-                                quantity: q,
-                                amount: priced(4_500, d, as_of) * q as i64,
-                                status: st,
-                            });
-                        }
-                    }
-                    // Contacts, on working days.
-                    let p = &PLANS[plan];
-                    let fade = if troubled { 0.5 } else { 1.0 };
-                    for d in m..=month_end.min(as_of) {
-                        if weekday_index(d) >= 5 {
-                            continue;
-                        }
-                        if let Some((a, b)) = neglect {
-                            if d >= a && d < b {
-                                continue;
-                            }
-                        }
-                        let u: f32 = rng.random();
-                        let call = p.calls / 21.0 * fade;
-                        let site = p.site_visits / 21.0;
-                        let meet = if plan >= 3 { 0.35 / 21.0 } else { 0.1 / 21.0 };
-                        if u < call {
-                            push_contact(rng, sc, d, KIND_CALL, as_of);
-                        } else if u < call + site {
-                            push_contact(rng, sc, d, KIND_SITE, as_of);
-                        } else if u < call + site + meet {
-                            push_contact(rng, sc, d, KIND_MEETING, as_of);
-                        }
-                    }
-                    // A quarterly NPS survey.
-                    if surveyed
-                        && matches!(date_of(m).month(), 1 | 4 | 7 | 10)
-                        && rng.random_bool(0.6)
-                    {
-                        let d = first_of_month(m) + rng.random_range(5..=30);
-                        if d <= as_of && d <= end {
-                            let fb = nps(rng, d, health, troubled, &manager);
-                            sc.nps.push(fb);
-                        }
-                    }
+                    month(rng, sc, &term, (m, month_end), troubled, &mut seats);
                 }
                 m = month_end + 1;
             }
@@ -681,33 +559,174 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
             }
         }
     }
+}
 
-    // --- write ---
+/// A contract's terms for its months, fixed when it is signed (the account's health as of
+/// then).
+struct Term<'a> {
+    plan: usize,
+    fee_month: i64,
+    seat_price: i64,
+    end: Day,
+    /// Weeks nobody calls (a neglected account), if any.
+    neglect: Option<(Day, Day)>,
+    health: f32,
+    surveyed: bool,
+    manager: &'a str,
+    as_of: Day,
+}
+
+/// One month `m..=month_end` of a contract: the invoices (the fee, extra seats, projects,
+/// call-outs), the contacts of its working days and, once a quarter, an NPS answer; seats
+/// are added as the account grows.
+fn month(
+    rng: &mut ChaCha8Rng,
+    sc: &mut Scratch,
+    t: &Term,
+    (m, month_end): (Day, Day),
+    troubled: bool,
+    seats: &mut u32,
+) {
+    let Term {
+        plan,
+        fee_month,
+        seat_price,
+        end,
+        neglect,
+        health,
+        surveyed,
+        manager,
+        as_of,
+    } = *t;
+    // The subscription fee, prorated for a partial month.
+    let days_in_month = next_month_start(m) - first_of_month(m);
+    let covered = month_end - m + 1;
+    let fee = fee_month * covered as i64 / days_in_month as i64 / 100 * 100;
+    let day = m + if m == first_of_month(m) {
+        rng.random_range(0..=2)
+    } else {
+        0
+    };
+    if day <= as_of {
+        let st = payment_status(rng, day, as_of, troubled);
+        sc.invoices.push(Invoice {
+            day,
+            category: CAT_SUBSCRIPTION,
+            item: PLANS[plan].name,
+            quantity: 1,
+            amount: fee,
+            status: st,
+        });
+        if *seats > 0 {
+            let st = payment_status(rng, day, as_of, troubled);
+            sc.invoices.push(Invoice {
+                day,
+                category: CAT_EXTRA,
+                item: "Дополнительные рабочие места",
+                quantity: *seats,
+                amount: seat_price * *seats as i64,
+                status: st,
+            });
+        }
+    }
+    // Growth: more workstations, projects, call-outs beyond the plan.
+    if !troubled && rng.random_bool(0.012 + 0.05 * health as f64) {
+        *seats += rng.random_range(2..=8);
+    }
+    if !troubled && rng.random_bool(0.01 + 0.03 * health as f64) {
+        let (cat, item, p) = pick(rng, PROJECTS);
+        let d = m + rng.random_range(5..=25);
+        if d <= as_of {
+            let st = payment_status(rng, d, as_of, false);
+            sc.invoices.push(Invoice {
+                day: d,
+                category: cat,
+                item,
+                quantity: 1,
+                amount: priced(p, d, as_of),
+                status: st,
+            });
+        }
+    }
+    if rng.random_bool(0.06) {
+        let d = month_end;
+        if d <= as_of {
+            let q = rng.random_range(1..=4u32);
+            let st = payment_status(rng, d, as_of, troubled);
+            sc.invoices.push(Invoice {
+                day: d,
+                category: CAT_EXTRA,
+                item: "Выезд инженера сверх тарифа",
+                quantity: q,
+                amount: priced(4_500, d, as_of) * q as i64,
+                status: st,
+            });
+        }
+    }
+    // Contacts, on working days.
+    let p = &PLANS[plan];
+    let fade = if troubled { 0.5 } else { 1.0 };
+    for d in m..=month_end.min(as_of) {
+        if weekday_index(d) >= 5 {
+            continue;
+        }
+        if let Some((a, b)) = neglect {
+            if d >= a && d < b {
+                continue;
+            }
+        }
+        let u: f32 = rng.random();
+        let call = p.calls / 21.0 * fade;
+        let site = p.site_visits / 21.0;
+        let meet = if plan >= 3 { 0.35 / 21.0 } else { 0.1 / 21.0 };
+        if u < call {
+            push_contact(rng, sc, d, KIND_CALL, as_of);
+        } else if u < call + site {
+            push_contact(rng, sc, d, KIND_SITE, as_of);
+        } else if u < call + site + meet {
+            push_contact(rng, sc, d, KIND_MEETING, as_of);
+        }
+    }
+    // A quarterly NPS survey.
+    if surveyed && matches!(date_of(m).month(), 1 | 4 | 7 | 10) && rng.random_bool(0.6) {
+        let d = first_of_month(m) + rng.random_range(5..=30);
+        if d <= as_of && d <= end {
+            let fb = nps(rng, d, health, troubled, manager);
+            sc.nps.push(fb);
+        }
+    }
+}
+
+/// The account's rows, each file in time order.
+fn write(base: &Base, idx: u64, a: &Account, sc: &mut Scratch, out: &mut Out) -> io::Result<()> {
     let cal = &out.cal;
-    let f = &mut out.accounts;
-    f.plain(&id);
-    f.text(&name);
-    f.plain(&inn);
-    f.plain(&kpp);
-    f.text(&contact.full_name());
-    f.text(position);
-    f.text(&phone);
-    f.text(&email);
-    f.text(&address);
-    f.plain(BRANCHES[branch]);
-    f.text(industry);
-    f.date(cal, registered);
-    f.text(source);
+    let [accounts, contracts, invoices, contacts, nps] = &mut out.files[..] else {
+        unreachable!("the company writes five files")
+    };
+    let f = &mut *accounts;
+    f.plain(&a.id);
+    f.text(&a.name);
+    f.plain(&a.inn);
+    f.plain(&a.kpp);
+    f.text(&a.contact.full_name());
+    f.text(a.position);
+    f.text(&a.phone);
+    f.text(&a.email);
+    f.text(&a.address);
+    f.plain(BRANCHES[a.branch]);
+    f.text(a.industry);
+    f.date(cal, a.registered);
+    f.text(a.source);
     f.end_row()?;
 
     sc.contracts.sort_by_key(|c| (c.start, c.sold, c.number));
     for c in &sc.contracts {
-        let f = &mut out.contracts;
+        let f = &mut *contracts;
         let mut number = String::with_capacity(20);
         let _ = write!(number, "Д-{}-{:09}", date_of(c.sold).year(), c.number);
         f.plain(&number);
-        f.plain(&id);
-        f.plain(BRANCHES[branch]);
+        f.plain(&a.id);
+        f.plain(BRANCHES[a.branch]);
         f.text(PLANS[c.plan].name);
         f.date(cal, c.sold);
         f.date(cal, c.start);
@@ -719,13 +738,13 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
 
     sc.invoices.sort_by_key(|i| i.day);
     for (k, i) in sc.invoices.iter().enumerate() {
-        let f = &mut out.invoices;
+        let f = &mut *invoices;
         f.padded(
             document_number(base.seed, 0x6232_696e, idx, k as u64, 10_000, 11),
             11,
         );
         f.date(cal, i.day);
-        f.plain(&id);
+        f.plain(&a.id);
         f.plain(i.category);
         f.text(i.item);
         f.uint(i.quantity as u64);
@@ -736,25 +755,16 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
 
     sc.contacts.sort_by_key(|c| (c.day, c.minute));
     for c in &sc.contacts {
-        let f = &mut out.contacts;
-        f.plain(&id);
+        let f = &mut *contacts;
+        f.plain(&a.id);
         f.datetime(cal, c.day, c.minute);
-        f.plain(BRANCHES[branch]);
+        f.plain(BRANCHES[a.branch]);
         f.plain(c.kind);
-        f.text(&manager);
+        f.text(&a.manager);
         f.end_row()?;
     }
 
-    sc.nps.sort_by_key(|x| x.day);
-    for x in &sc.nps {
-        let f = &mut out.nps;
-        f.plain(&id);
-        f.date(cal, x.day);
-        f.uint(x.score as u64);
-        f.text(&x.comment);
-        f.end_row()?;
-    }
-    Ok(())
+    write_answers(nps, cal, &a.id, &mut sc.nps)
 }
 
 fn push_contact(rng: &mut ChaCha8Rng, sc: &mut Scratch, day: Day, kind: &'static str, as_of: Day) {
@@ -774,22 +784,24 @@ fn push_contact(rng: &mut ChaCha8Rng, sc: &mut Scratch, day: Day, kind: &'static
     });
 }
 
-fn nps(rng: &mut ChaCha8Rng, day: Day, health: f32, troubled: bool, manager: &str) -> Nps {
-    let noise = (rng.random::<f32>() + rng.random::<f32>() - 1.0) * 3.0;
-    let mut s = 6.3 + 3.9 * health + noise;
-    if troubled {
-        s -= 3.0;
-    }
-    let score = s.round().clamp(0.0, 10.0) as u8;
-    let mut comment = String::new();
-    if rng.random_bool(0.5) {
-        let pool = match score {
-            9..=10 => PRAISE,
-            7..=8 => NEUTRAL,
-            _ => COMPLAINTS,
-        };
-        comment.push_str(pick(rng, pool));
-        match rng.random_range(0..10u32) {
+/// NPS answers: the score follows the account's health, much lower when it is in trouble.
+const SURVEY: Survey = Survey {
+    base: 6.3,
+    slope: 3.9,
+    penalty: 3.0,
+    comment_p: 0.5,
+    praise: PRAISE,
+    neutral: NEUTRAL,
+    complaints: COMPLAINTS,
+};
+
+fn nps(rng: &mut ChaCha8Rng, day: Day, health: f32, troubled: bool, manager: &str) -> Answer {
+    SURVEY.answer(
+        rng,
+        day,
+        health,
+        troubled,
+        |rng, score, comment| match rng.random_range(0..10u32) {
             0 if score >= 9 => {
                 let _ = write!(comment, ". Спасибо менеджеру {manager}");
             }
@@ -798,13 +810,8 @@ fn nps(rng: &mut ChaCha8Rng, day: Day, health: f32, troubled: bool, manager: &st
                 comment.push_str(&names::phone(rng));
             }
             _ => {}
-        }
-    }
-    Nps {
-        day,
-        score,
-        comment,
-    }
+        },
+    )
 }
 
 /// The mapping text.
@@ -819,93 +826,7 @@ pub fn mapping_toml(info: &MappingInfo) -> String {
          Left unmapped on purpose: \"КПП\", \"Должность\", \"Отрасль\" and the account\n\
          manager (\"Ответственный\") of each contact.",
     );
-
-    let h = ACCOUNTS_HEADER;
-    table_header(&mut t, "clients", ACCOUNTS_FILE);
-    let _ = writeln!(t, "client_id = {}", col(h, "Код контрагента"));
-    let _ = writeln!(t, "full_name = {}", col(h, "Наименование"));
-    let _ = writeln!(
-        t,
-        "tax_id = {{ column = {}, normalize = \"digits\" }}",
-        col(h, "ИНН")
-    );
-    let _ = writeln!(t, "contact_name = {}", col(h, "Контактное лицо"));
-    contact_lines(&mut t, h, "Телефон", "E-mail");
-    let _ = writeln!(t, "address = {}", col(h, "Юридический адрес"));
-    let _ = writeln!(t, "branch = {}", col(h, "Офис"));
-    let _ = writeln!(t, "registered_on = {}", col(h, "Дата создания"));
-    let _ = writeln!(t, "lead_source = {}\n", col(h, "Источник"));
-
-    let h = CONTRACTS_HEADER;
-    table_header(&mut t, "memberships", CONTRACTS_FILE);
-    let _ = writeln!(t, "membership_id = {}", col(h, "Номер договора"));
-    let _ = writeln!(t, "client_id = {}", col(h, "Код контрагента"));
-    let _ = writeln!(t, "branch = {}", col(h, "Офис"));
-    let _ = writeln!(t, "product = {}", col(h, "Тариф"));
-    let _ = writeln!(t, "sold_on = {}", col(h, "Дата подписания"));
-    let _ = writeln!(t, "start_date = {}", col(h, "Дата начала"));
-    let _ = writeln!(t, "end_date = {}", col(h, "Дата окончания"));
-    let _ = writeln!(t, "price = {}", col(h, "Сумма договора"));
-    t.push_str(
-        "# Whether a contract is current follows from its dates: \"Завершён\" (ended), \"Подписан\"\n\
-         # (starts later) and \"Расторгнут\" (terminated early; the end date is the termination\n\
-         # date) all map to active. \"Аннулирован\" (annulled before it started) is cancelled.\n",
-    );
-    let _ = writeln!(
-        t,
-        "status = {{ column = {}, map = {} }}\n",
-        col(h, "Статус"),
-        value_map(&[
-            (STATUS_CURRENT, "active"),
-            (STATUS_ENDED, "active"),
-            (STATUS_SIGNED, "active"),
-            (STATUS_TERMINATED, "active"),
-            (STATUS_CANCELLED, "cancelled"),
-        ])
-    );
-
-    let h = INVOICES_HEADER;
-    table_header(&mut t, "sales", INVOICES_FILE);
-    let _ = writeln!(t, "sale_id = {}", col(h, "Номер счёта"));
-    let _ = writeln!(t, "client_id = {}", col(h, "Код контрагента"));
-    let _ = writeln!(
-        t,
-        "sold_at = {{ column = {}, format = \"DD.MM.YYYY\" }}",
-        col(h, "Дата счёта")
-    );
-    let _ = writeln!(
-        t,
-        "category = {{ column = {}, map = {} }}",
-        col(h, "Вид услуг"),
-        value_map(&[
-            (CAT_SUBSCRIPTION, "service"),
-            (CAT_EXTRA, "other"),
-            (CAT_PROJECT, "service"),
-            (CAT_EQUIPMENT, "retail"),
-        ])
-    );
-    let _ = writeln!(t, "item = {}", col(h, "Услуга"));
-    let _ = writeln!(t, "quantity = {}", col(h, "Кол-во"));
-    let _ = writeln!(t, "amount = {}", col(h, "Сумма"));
-    let _ = writeln!(
-        t,
-        "payment_status = {{ column = {}, map = {} }}\n",
-        col(h, "Статус оплаты"),
-        value_map(&[(PAID, "paid"), (OPEN, "open"), (PARTLY, "open")])
-    );
-
-    let h = CONTACTS_HEADER;
-    table_header(&mut t, "visits", CONTACTS_FILE);
-    let _ = writeln!(t, "client_id = {}", col(h, "Код контрагента"));
-    let _ = writeln!(t, "visited_at = {}", col(h, "Дата и время"));
-    let _ = writeln!(t, "branch = {}", col(h, "Офис"));
-    let _ = writeln!(t, "kind = {}\n", col(h, "Тип контакта"));
-
-    let h = NPS_HEADER;
-    table_header(&mut t, "feedback", NPS_FILE);
-    let _ = writeln!(t, "client_id = {}", col(h, "Код контрагента"));
-    let _ = writeln!(t, "answered_on = {}", col(h, "Дата опроса"));
-    let _ = writeln!(t, "score = {}", col(h, "Оценка"));
-    let _ = writeln!(t, "comment = {}", col(h, "Комментарий"));
+    // The [tables.*] sections, the same for every run: data (see `crate::mapping`).
+    t.push_str(include_str!("../../mappings/b2b_service.tables.toml"));
     t
 }

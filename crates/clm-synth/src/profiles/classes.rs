@@ -15,15 +15,12 @@
 //! then sets the archive date, though not always. New Year and public holidays have no
 //! lessons; September and January bring the enrolment peaks.
 
-use super::{mapping_preamble, table_header, Base, Profile};
+use super::{mapping_preamble, write_answers, Answer, Base, Business, Out, Profile, Reset, Survey};
 use crate::behaviour::{minute_in, pick, pick_weighted};
-use crate::calendar::{date_of, end_after_months, weekday_index, Calendar, Day};
+use crate::calendar::{date_of, end_after_months, weekday_index, Day};
 use crate::ids::document_number;
-use crate::mapping::{col, contact_lines, gender_line, value_map, MappingInfo};
+use crate::mapping::MappingInfo;
 use crate::names::{self, feminine_surname, Person};
-use crate::writer::{CsvFile, RowCounts};
-use crate::Config;
-use anyhow::{Context, Result};
 use chrono::Datelike;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -65,33 +62,13 @@ pub const STUDENTS_HEADER: &[&str] = &[
     "Комментарий",
 ];
 pub const SUBSCRIPTIONS_HEADER: &[&str] = &[
-    "Номер абонемента",
-    "ID ученика",
-    "Филиал",
-    "Программа",
-    "Занятий",
-    "Дата продажи",
-    "Дата начала",
-    "Дата окончания",
-    "Стоимость",
-    "Статус",
-    "Дней заморозки",
+    "Номер абонемента", "ID ученика", "Филиал", "Программа", "Занятий", "Дата продажи",
+    "Дата начала", "Дата окончания", "Стоимость", "Статус", "Дней заморозки",
 ];
-pub const ATTENDANCE_HEADER: &[&str] = &[
-    "ID ученика",
-    "Дата и время",
-    "Филиал",
-    "Программа",
-    "Группа",
-];
+pub const ATTENDANCE_HEADER: &[&str] =
+    &["ID ученика", "Дата и время", "Филиал", "Программа", "Группа"];
 pub const PAYMENTS_HEADER: &[&str] = &[
-    "Номер платежа",
-    "ID ученика",
-    "Дата и время",
-    "Категория",
-    "Назначение",
-    "Кол-во",
-    "Сумма",
+    "Номер платежа", "ID ученика", "Дата и время", "Категория", "Назначение", "Кол-во", "Сумма",
     "Статус оплаты",
 ];
 pub const FEEDBACK_HEADER: &[&str] = &["ID ученика", "Дата", "Оценка", "Отзыв"];
@@ -134,79 +111,37 @@ struct Programme {
     materials: Option<(&'static str, i64)>,
 }
 
+const fn prog(
+    name: &'static str,
+    code: &'static str,
+    lesson: i64,
+    kids: (i32, i32),
+    kids_weight: u32,
+    adults_weight: u32,
+    materials: Option<(&'static str, i64)>,
+) -> Programme {
+    Programme {
+        name,
+        code,
+        lesson,
+        kids,
+        kids_weight,
+        adults_weight,
+        materials,
+    }
+}
+
+/// name, code, lesson price, children's ages, weights among children and adults, materials.
+#[rustfmt::skip]
 const PROGRAMMES: &[Programme] = &[
-    Programme {
-        name: "Английский язык",
-        code: "АНГ",
-        lesson: 80_000,
-        kids: (5, 17),
-        kids_weight: 30,
-        adults_weight: 40,
-        materials: Some(("Учебник и рабочая тетрадь", 240_000)),
-    },
-    Programme {
-        name: "Китайский язык",
-        code: "КИТ",
-        lesson: 95_000,
-        kids: (8, 17),
-        kids_weight: 5,
-        adults_weight: 12,
-        materials: Some(("Учебник и прописи", 210_000)),
-    },
-    Programme {
-        name: "Немецкий язык",
-        code: "НЕМ",
-        lesson: 80_000,
-        kids: (8, 17),
-        kids_weight: 5,
-        adults_weight: 9,
-        materials: Some(("Учебник и рабочая тетрадь", 240_000)),
-    },
-    Programme {
-        name: "Робототехника",
-        code: "РОБ",
-        lesson: 100_000,
-        kids: (6, 14),
-        kids_weight: 18,
-        adults_weight: 0,
-        materials: Some(("Робототехнический набор", 690_000)),
-    },
-    Programme {
-        name: "Программирование на Python",
-        code: "ПРГ",
-        lesson: 110_000,
-        kids: (10, 17),
-        kids_weight: 10,
-        adults_weight: 12,
-        materials: None,
-    },
-    Programme {
-        name: "Шахматы",
-        code: "ШАХ",
-        lesson: 65_000,
-        kids: (5, 14),
-        kids_weight: 12,
-        adults_weight: 0,
-        materials: Some(("Шахматный задачник", 90_000)),
-    },
-    Programme {
-        name: "Рисование",
-        code: "РИС",
-        lesson: 70_000,
-        kids: (5, 14),
-        kids_weight: 10,
-        adults_weight: 12,
-        materials: Some(("Набор художника", 280_000)),
-    },
-    Programme {
-        name: "Современные танцы",
-        code: "ТАН",
-        lesson: 65_000,
-        kids: (6, 17),
-        kids_weight: 10,
-        adults_weight: 15,
-        materials: None,
-    },
+    prog("Английский язык", "АНГ", 80_000, (5, 17), 30, 40, Some(("Учебник и рабочая тетрадь", 240_000))),
+    prog("Китайский язык", "КИТ", 95_000, (8, 17), 5, 12, Some(("Учебник и прописи", 210_000))),
+    prog("Немецкий язык", "НЕМ", 80_000, (8, 17), 5, 9, Some(("Учебник и рабочая тетрадь", 240_000))),
+    prog("Робототехника", "РОБ", 100_000, (6, 14), 18, 0, Some(("Робототехнический набор", 690_000))),
+    prog("Программирование на Python", "ПРГ", 110_000, (10, 17), 10, 12, None),
+    prog("Шахматы", "ШАХ", 65_000, (5, 14), 12, 0, Some(("Шахматный задачник", 90_000))),
+    prog("Рисование", "РИС", 70_000, (5, 14), 10, 12, Some(("Набор художника", 280_000))),
+    prog("Современные танцы", "ТАН", 65_000, (6, 17), 10, 15, None),
 ];
 
 const LEAD_SOURCES: &[(&str, u32)] = &[
@@ -219,7 +154,7 @@ const LEAD_SOURCES: &[(&str, u32)] = &[
 ];
 
 /// Each used by at most 4 students whatever the school size (below `rare_k` = 5).
-const RARE_SOURCES: &[(&str, u64)] = &[
+pub(crate) const RARE_SOURCES: &[(&str, u64)] = &[
     ("Радио", 4),
     ("Выставка «Образование»", 3),
     ("Партнёрский детский сад", 2),
@@ -253,11 +188,8 @@ const PRAISE: &[&str] = &[
     "Видим прогресс; спасибо школе",
     "Удобное расписание и расположение",
 ];
-const NEUTRAL: &[&str] = &[
-    "В целом хорошо",
-    "Хотелось бы меньше учеников в группе",
-    "Мало домашних заданий",
-];
+const NEUTRAL: &[&str] =
+    &["В целом хорошо", "Хотелось бы меньше учеников в группе", "Мало домашних заданий"];
 const COMPLAINTS: &[&str] = &[
     "Часто меняются преподаватели",
     "Дорого",
@@ -325,69 +257,27 @@ struct Payment {
     open: bool,
 }
 
-struct Feedback {
-    day: Day,
-    score: u8,
-    comment: String,
-}
-
 /// Per-run scratch space reused for every student.
 #[derive(Default)]
-struct Scratch {
+pub(crate) struct Scratch {
     enrolments: Vec<Enrolment>,
     subs: Vec<Sub>,
     visits: Vec<Visit>,
     payments: Vec<Payment>,
-    feedback: Vec<Feedback>,
+    feedback: Vec<Answer>,
 }
 
-struct Out {
-    students: CsvFile,
-    subscriptions: CsvFile,
-    attendance: CsvFile,
-    payments: CsvFile,
-    feedback: CsvFile,
-    cal: Calendar,
-}
-
-/// Write the school's export and mapping into `cfg.out` (an empty directory).
-pub(crate) fn write(cfg: &Config) -> Result<RowCounts> {
-    let as_of = crate::calendar::day_of(cfg.as_of);
-    let base = Base::new(cfg.seed, cfg.clients, as_of, Profile::Classes, RARE_SOURCES);
-    let f = |name: &str, header: &[&str]| {
-        CsvFile::create(&cfg.out.join(name), cfg.encoding, header)
-            .with_context(|| format!("cannot create {name} in {}", cfg.out.display()))
-    };
-    let mut out = Out {
-        students: f(STUDENTS_FILE, STUDENTS_HEADER)?,
-        subscriptions: f(SUBSCRIPTIONS_FILE, SUBSCRIPTIONS_HEADER)?,
-        attendance: f(ATTENDANCE_FILE, ATTENDANCE_HEADER)?,
-        payments: f(PAYMENTS_FILE, PAYMENTS_HEADER)?,
-        feedback: f(FEEDBACK_FILE, FEEDBACK_HEADER)?,
-        cal: Calendar::new(as_of - HISTORY_DAYS - 31, as_of + 62),
-    };
-    let mut sc = Scratch::default();
-    for idx in 0..cfg.clients {
-        simulate(&base, idx, &mut sc, &mut out)
-            .with_context(|| format!("writing student {}", idx + 1))?;
-    }
-    let counts = RowCounts {
-        clients: out.students.finish()?,
-        memberships: out.subscriptions.finish()?,
-        visits: out.attendance.finish()?,
-        services: 0,
-        sales: out.payments.finish()?,
-        feedback: out.feedback.finish()?,
-    };
-    let text = mapping_toml(&MappingInfo {
-        encoding: cfg.encoding,
-        clients: cfg.clients,
-        seed: cfg.seed,
-        as_of: &cfg.as_of.format("%Y-%m-%d").to_string(),
-    });
-    std::fs::write(cfg.out.join(crate::MAPPING_FILE), text).context("writing mapping.toml")?;
-    Ok(counts)
-}
+/// The school: what the shared run needs.
+pub(crate) const BUSINESS: Business<Student, Scratch> = Business {
+    profile: Profile::Classes,
+    headers: &[
+        STUDENTS_HEADER, SUBSCRIPTIONS_HEADER, ATTENDANCE_HEADER, PAYMENTS_HEADER, FEEDBACK_HEADER,
+    ],
+    who,
+    life,
+    write,
+    mapping_toml,
+};
 
 fn registration_day(rng: &mut ChaCha8Rng, first: Day, last: Day) -> Day {
     loop {
@@ -462,14 +352,7 @@ fn timetable(rng: &mut ChaCha8Rng, lessons: u32, adult: bool) -> ([bool; 7], u16
     } else {
         pick(
             rng,
-            &[
-                15 * 60,
-                16 * 60,
-                16 * 60 + 30,
-                17 * 60,
-                17 * 60 + 30,
-                18 * 60,
-            ],
+            &[15 * 60, 16 * 60, 16 * 60 + 30, 17 * 60, 17 * 60 + 30, 18 * 60],
         )
     };
     (days, minute)
@@ -494,13 +377,33 @@ fn group_name(prog: usize, days: &[bool; 7], minute: u16) -> String {
 }
 
 /// Simulate student `idx` (0-based) and write its rows.
-fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Result<()> {
-    let mut rng = base.rng(idx);
-    let rng = &mut rng;
+/// Who a student is (with the parent for a child), and how they came to the school.
+pub(crate) struct Student {
+    id: String,
+    female: bool,
+    years: i32,
+    birth: Day,
+    student: Person,
+    /// A child's parent, the contact person.
+    contact: Option<Person>,
+    phone: String,
+    email: String,
+    postal: String,
+    branch: usize,
+    /// Taken over from the old system, already attending.
+    imported: bool,
+    registered: Day,
+    source: &'static str,
+    comment: String,
+    /// Set by the student's life: the trial lesson booked, the CRM's archive date and reason.
+    trial: Option<Day>,
+    archived: Option<Day>,
+    reason: &'static str,
+}
+
+fn who(base: &Base, idx: u64, rng: &mut ChaCha8Rng) -> Student {
     let as_of = base.as_of;
     let history_start = as_of - HISTORY_DAYS;
-    let id = (idx + 1).to_string();
-
     // --- who they are ---
     let child = rng.random_bool(0.65);
     let female = rng.random_bool(if child { 0.5 } else { 0.68 });
@@ -570,13 +473,46 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
         76..=79 => format!("Второй телефон: {}", names::phone(rng)),
         _ => pick(rng, NOTES).to_string(),
     };
+    Student {
+        id: (idx + 1).to_string(),
+        female,
+        years,
+        birth,
+        student,
+        contact,
+        phone,
+        email,
+        postal,
+        branch,
+        imported,
+        registered,
+        source,
+        comment,
+        trial: None,
+        archived: None,
+        reason: "",
+    }
+}
 
-    // --- the funnel ---
-    sc.enrolments.clear();
-    sc.subs.clear();
-    sc.visits.clear();
-    sc.payments.clear();
-    sc.feedback.clear();
+impl Reset for Scratch {
+    fn reset(&mut self) {
+        self.enrolments.clear();
+        self.subs.clear();
+        self.visits.clear();
+        self.payments.clear();
+        self.feedback.clear();
+    }
+}
+
+/// The student's life: the trial lesson, enrolments and their months, then the archive.
+fn life(base: &Base, idx: u64, rng: &mut ChaCha8Rng, st: &mut Student, sc: &mut Scratch) {
+    let as_of = base.as_of;
+    let Student {
+        years,
+        imported,
+        registered,
+        ..
+    } = *st;
     let engagement: f32 = (rng.random::<f32>() + rng.random::<f32>()) / 2.0;
     let first_prog = pick_programme(rng, years, None);
     let mut trial = None;
@@ -626,6 +562,9 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
 
     if let Some(start) = first_start {
         let adult = years >= 18;
+        let knobs = base.knobs;
+        // Lessons are on a timetable: a club's visit knob moves attendance less than gym visits.
+        let class_visits = 1.0 + (knobs.visits - 1.0) * 0.4;
         let mut add = |rng: &mut ChaCha8Rng, prog: usize, start: Day| {
             let lessons = match rng.random_range(0..100u32) {
                 0..=29 => 4,
@@ -641,8 +580,8 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
                 minute,
                 group: group_name(prog, &days, minute),
                 start,
-                attend: 0.7 + 0.25 * e,
-                leave_p: 0.11 - 0.085 * e as f64,
+                attend: ((0.7 + 0.25 * e) * class_visits).min(0.98),
+                leave_p: (0.11 - 0.085 * e as f64 - knobs.renewal / 3.0).max(0.005),
                 summer_pause: rng.random_bool(if adult { 0.4 } else { 0.7 }),
                 return_p: 0.55 + 0.4 * e as f64,
             });
@@ -687,36 +626,44 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
     } else {
         ""
     };
+    st.trial = trial;
+    st.archived = archived;
+    st.reason = reason;
+}
 
-    // --- write ---
+/// The student's rows, each file in time order.
+fn write(base: &Base, idx: u64, st: &Student, sc: &mut Scratch, out: &mut Out) -> io::Result<()> {
     let cal = &out.cal;
-    let f = &mut out.students;
-    f.plain(&id);
-    f.text(&student.full_name());
-    f.date(cal, birth);
-    f.plain(if female { "Ж" } else { "М" });
-    match &contact {
+    let [students, subscriptions, attendance, payments, feedback] = &mut out.files[..] else {
+        unreachable!("the school writes five files")
+    };
+    let f = &mut *students;
+    f.plain(&st.id);
+    f.text(&st.student.full_name());
+    f.date(cal, st.birth);
+    f.plain(if st.female { "Ж" } else { "М" });
+    match &st.contact {
         Some(p) => f.text(&p.full_name()),
         None => f.empty(),
     }
-    f.text(&phone);
-    f.text(&email);
-    f.text(&postal);
-    f.plain(BRANCHES[branch]);
-    f.date(cal, registered);
-    f.text(source);
-    f.opt_date(cal, trial);
-    f.opt_date(cal, archived);
-    f.text(reason);
-    f.text(&comment);
+    f.text(&st.phone);
+    f.text(&st.email);
+    f.text(&st.postal);
+    f.plain(BRANCHES[st.branch]);
+    f.date(cal, st.registered);
+    f.text(st.source);
+    f.opt_date(cal, st.trial);
+    f.opt_date(cal, st.archived);
+    f.text(st.reason);
+    f.text(&st.comment);
     f.end_row()?;
 
     sc.subs.sort_by_key(|s| (s.start, s.sold, s.number));
     for s in &sc.subs {
-        let f = &mut out.subscriptions;
+        let f = &mut *subscriptions;
         f.padded(s.number, 10);
-        f.plain(&id);
-        f.plain(BRANCHES[branch]);
+        f.plain(&st.id);
+        f.plain(BRANCHES[st.branch]);
         f.plain(PROGRAMMES[s.prog].name);
         f.uint(s.lessons as u64);
         f.date(cal, s.sold);
@@ -730,10 +677,10 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
 
     sc.visits.sort_by_key(|v| (v.day, v.minute));
     for v in &sc.visits {
-        let f = &mut out.attendance;
-        f.plain(&id);
+        let f = &mut *attendance;
+        f.plain(&st.id);
         f.datetime(cal, v.day, v.minute);
-        f.plain(BRANCHES[branch]);
+        f.plain(BRANCHES[st.branch]);
         f.plain(PROGRAMMES[v.prog].name);
         match sc.enrolments.get(v.enrolment) {
             Some(e) => f.text(&e.group),
@@ -744,12 +691,12 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
 
     sc.payments.sort_by_key(|p| (p.day, p.minute));
     for (k, p) in sc.payments.iter().enumerate() {
-        let f = &mut out.payments;
+        let f = &mut *payments;
         f.padded(
             document_number(base.seed, 0x636c_7061, idx, k as u64, 10_000, 11),
             11,
         );
-        f.plain(&id);
+        f.plain(&st.id);
         f.datetime(cal, p.day, p.minute);
         f.plain(p.category);
         f.text(p.item);
@@ -759,16 +706,7 @@ fn simulate(base: &Base, idx: u64, sc: &mut Scratch, out: &mut Out) -> io::Resul
         f.end_row()?;
     }
 
-    sc.feedback.sort_by_key(|x| x.day);
-    for x in &sc.feedback {
-        let f = &mut out.feedback;
-        f.plain(&id);
-        f.date(cal, x.day);
-        f.uint(x.score as u64);
-        f.text(&x.comment);
-        f.end_row()?;
-    }
-    Ok(())
+    write_answers(feedback, cal, &st.id, &mut sc.feedback)
 }
 
 /// Whether an invoice of `day` is still unpaid at the as-of date: a share of the recent ones,
@@ -791,14 +729,7 @@ fn enrol(base: &Base, rng: &mut ChaCha8Rng, sc: &mut Scratch, k: usize, idx: u64
     let (prog, lessons, days, minute, attend, leave_p, summer_pause, return_p, mut s) = {
         let e = &sc.enrolments[k];
         (
-            e.prog,
-            e.lessons,
-            e.days,
-            e.minute,
-            e.attend,
-            e.leave_p,
-            e.summer_pause,
-            e.return_p,
+            e.prog, e.lessons, e.days, e.minute, e.attend, e.leave_p, e.summer_pause, e.return_p,
             e.start,
         )
     };
@@ -884,57 +815,14 @@ fn enrol(base: &Base, rng: &mut ChaCha8Rng, sc: &mut Scratch, k: usize, idx: u64
         };
         let p_attend = if leaving { attend * 0.7 } else { attend };
         let last = eff_end.min(stop).min(as_of);
-        let mut d = s;
-        while d <= last {
-            let day = d;
-            d += 1;
-            if !days[weekday_index(day)] || holiday(day) {
-                continue;
-            }
-            if let Some((fs, fd)) = freeze {
-                if day >= fs && day < fs + fd as Day {
-                    continue;
-                }
-            }
-            if rng.random::<f32>() < p_attend {
-                sc.visits.push(Visit {
-                    day,
-                    minute,
-                    prog,
-                    enrolment: k,
-                });
-            }
-        }
-        // Now and then a make-up lesson or a master class, paid separately.
-        if rng.random_bool(0.04) && s + 10 <= as_of {
-            sc.payments.push(Payment {
-                day: s + rng.random_range(3..=10),
-                minute: minute.saturating_sub(15),
-                category: CAT_SINGLE,
-                item: PROGRAMMES[prog].name,
-                quantity: 1,
-                amount: price(prog, 4, s, history_start) / 4,
-                open: false,
-            });
-        }
-        if rng.random_bool(0.03) && s + 20 <= as_of {
-            sc.payments.push(Payment {
-                day: s + rng.random_range(5..=20),
-                minute: minute_in(rng, 11, 19),
-                category: CAT_EVENTS,
-                item: pick(
-                    rng,
-                    &[
-                        "Мастер-класс",
-                        "Открытый урок для родителей",
-                        "Праздничный концерт",
-                    ],
-                ),
-                quantity: 1,
-                amount: pick(rng, &[90_000, 120_000, 150_000]),
-                open: false,
-            });
-        }
+        let group = Group {
+            k,
+            prog,
+            days,
+            minute,
+        };
+        attend_lessons(rng, sc, &group, (s, last), freeze, p_attend);
+        extras(rng, sc, &group, s, as_of, history_start);
         // A survey after the second month and about twice a year.
         if (month == 1 && rng.random_bool(0.3))
             || (month > 1 && month % 6 == 0 && rng.random_bool(0.25))
@@ -977,31 +865,99 @@ fn enrol(base: &Base, rng: &mut ChaCha8Rng, sc: &mut Scratch, k: usize, idx: u64
     }
 }
 
-fn feedback(rng: &mut ChaCha8Rng, day: Day, attend: f32, leaving: bool) -> Feedback {
-    let noise = (rng.random::<f32>() + rng.random::<f32>() - 1.0) * 3.0;
-    let mut s = 2.0 + 9.0 * attend + noise;
-    if leaving {
-        s -= 2.5;
+/// The group a student attends: enrolment `k`, its programme and timetable.
+struct Group {
+    k: usize,
+    prog: usize,
+    days: [bool; 7],
+    minute: u16,
+}
+
+/// The lessons attended from `from` to `last`: the group's weekdays but holidays and the
+/// freeze, each with probability `p_attend`.
+fn attend_lessons(
+    rng: &mut ChaCha8Rng,
+    sc: &mut Scratch,
+    g: &Group,
+    (from, last): (Day, Day),
+    freeze: Option<(Day, u32)>,
+    p_attend: f32,
+) {
+    for day in from..=last {
+        if !g.days[weekday_index(day)] || holiday(day) {
+            continue;
+        }
+        if let Some((fs, fd)) = freeze {
+            if day >= fs && day < fs + fd as Day {
+                continue;
+            }
+        }
+        if rng.random::<f32>() < p_attend {
+            sc.visits.push(Visit {
+                day,
+                minute: g.minute,
+                prog: g.prog,
+                enrolment: g.k,
+            });
+        }
     }
-    let score = s.round().clamp(0.0, 10.0) as u8;
-    let mut comment = String::new();
-    if rng.random_bool(0.45) {
-        let pool = match score {
-            9..=10 => PRAISE,
-            7..=8 => NEUTRAL,
-            _ => COMPLAINTS,
-        };
-        comment.push_str(pick(rng, pool));
+}
+
+/// Now and then, in the month starting `s`, a make-up lesson or a master class, paid
+/// separately.
+fn extras(
+    rng: &mut ChaCha8Rng,
+    sc: &mut Scratch,
+    g: &Group,
+    s: Day,
+    as_of: Day,
+    history_start: Day,
+) {
+    if rng.random_bool(0.04) && s + 10 <= as_of {
+        sc.payments.push(Payment {
+            day: s + rng.random_range(3..=10),
+            minute: g.minute.saturating_sub(15),
+            category: CAT_SINGLE,
+            item: PROGRAMMES[g.prog].name,
+            quantity: 1,
+            amount: price(g.prog, 4, s, history_start) / 4,
+            open: false,
+        });
+    }
+    if rng.random_bool(0.03) && s + 20 <= as_of {
+        sc.payments.push(Payment {
+            day: s + rng.random_range(5..=20),
+            minute: minute_in(rng, 11, 19),
+            category: CAT_EVENTS,
+            item: pick(
+                rng,
+                &["Мастер-класс", "Открытый урок для родителей", "Праздничный концерт"],
+            ),
+            quantity: 1,
+            amount: pick(rng, &[90_000, 120_000, 150_000]),
+            open: false,
+        });
+    }
+}
+
+/// Satisfaction surveys: the score follows attendance, lower for those about to leave.
+const SURVEY: Survey = Survey {
+    base: 2.0,
+    slope: 9.0,
+    penalty: 2.5,
+    comment_p: 0.45,
+    praise: PRAISE,
+    neutral: NEUTRAL,
+    complaints: COMPLAINTS,
+};
+
+fn feedback(rng: &mut ChaCha8Rng, day: Day, attend: f32, leaving: bool) -> Answer {
+    SURVEY.answer(rng, day, attend, leaving, |rng, score, comment| {
         if score <= 6 && rng.random_bool(0.15) {
             comment.push_str(". Перезвоните: ");
             comment.push_str(&names::phone(rng));
         }
-    }
-    Feedback {
-        day,
-        score,
-        comment,
-    }
+    })
 }
 
 /// The mapping text.
@@ -1016,86 +972,7 @@ pub fn mapping_toml(info: &MappingInfo) -> String {
          Left unmapped on purpose: \"Причина архивации\" (free text), \"Занятий\" (the lessons\n\
          in a subscription; the payment's quantity carries it) and \"Группа\" (the timetable).",
     );
-
-    let h = STUDENTS_HEADER;
-    table_header(&mut t, "clients", STUDENTS_FILE);
-    let _ = writeln!(t, "client_id = {}", col(h, "ID"));
-    let _ = writeln!(t, "full_name = {}", col(h, "ФИО ученика"));
-    let _ = writeln!(t, "birth_date = {}", col(h, "Дата рождения"));
-    gender_line(&mut t, h, "Пол");
-    let _ = writeln!(t, "contact_name = {}", col(h, "Контактное лицо"));
-    contact_lines(&mut t, h, "Телефон", "E-mail");
-    let _ = writeln!(t, "postal_code = {}", col(h, "Индекс"));
-    let _ = writeln!(t, "branch = {}", col(h, "Филиал"));
-    let _ = writeln!(t, "registered_on = {}", col(h, "Дата добавления"));
-    let _ = writeln!(t, "lead_source = {}", col(h, "Источник"));
-    let _ = writeln!(t, "trial_booked_on = {}", col(h, "Запись на пробный урок"));
-    let _ = writeln!(t, "archived_on = {}", col(h, "Дата архивации"));
-    let _ = writeln!(t, "notes = {}\n", col(h, "Комментарий"));
-
-    let h = SUBSCRIPTIONS_HEADER;
-    table_header(&mut t, "memberships", SUBSCRIPTIONS_FILE);
-    let _ = writeln!(t, "membership_id = {}", col(h, "Номер абонемента"));
-    let _ = writeln!(t, "client_id = {}", col(h, "ID ученика"));
-    let _ = writeln!(t, "branch = {}", col(h, "Филиал"));
-    let _ = writeln!(t, "product = {}", col(h, "Программа"));
-    let _ = writeln!(t, "sold_on = {}", col(h, "Дата продажи"));
-    let _ = writeln!(t, "start_date = {}", col(h, "Дата начала"));
-    let _ = writeln!(t, "end_date = {}", col(h, "Дата окончания"));
-    let _ = writeln!(t, "price = {}", col(h, "Стоимость"));
-    t.push_str("# \"Завершён\" (used up or expired) maps to active: the dates say whether it is current.\n");
-    let _ = writeln!(
-        t,
-        "status = {{ column = {}, map = {} }}",
-        col(h, "Статус"),
-        value_map(&[
-            (STATUS_ACTIVE, "active"),
-            (STATUS_DONE, "active"),
-            (STATUS_FROZEN, "frozen"),
-            (STATUS_CANCELLED, "cancelled"),
-        ])
-    );
-    let _ = writeln!(t, "freeze_days = {}\n", col(h, "Дней заморозки"));
-
-    let h = ATTENDANCE_HEADER;
-    table_header(&mut t, "visits", ATTENDANCE_FILE);
-    let _ = writeln!(t, "client_id = {}", col(h, "ID ученика"));
-    let _ = writeln!(t, "visited_at = {}", col(h, "Дата и время"));
-    let _ = writeln!(t, "branch = {}", col(h, "Филиал"));
-    let _ = writeln!(t, "kind = {}\n", col(h, "Программа"));
-
-    let h = PAYMENTS_HEADER;
-    table_header(&mut t, "sales", PAYMENTS_FILE);
-    let _ = writeln!(t, "sale_id = {}", col(h, "Номер платежа"));
-    let _ = writeln!(t, "client_id = {}", col(h, "ID ученика"));
-    let _ = writeln!(t, "sold_at = {}", col(h, "Дата и время"));
-    let _ = writeln!(
-        t,
-        "category = {{ column = {}, map = {} }}",
-        col(h, "Категория"),
-        value_map(&[
-            (CAT_SUBSCRIPTION, "group"),
-            (CAT_SINGLE, "group"),
-            (CAT_TRIAL, "starter"),
-            (CAT_MATERIALS, "retail"),
-            (CAT_EVENTS, "other"),
-        ])
-    );
-    let _ = writeln!(t, "item = {}", col(h, "Назначение"));
-    let _ = writeln!(t, "quantity = {}", col(h, "Кол-во"));
-    let _ = writeln!(t, "amount = {}", col(h, "Сумма"));
-    let _ = writeln!(
-        t,
-        "payment_status = {{ column = {}, map = {} }}\n",
-        col(h, "Статус оплаты"),
-        value_map(&[(PAID, "paid"), (OPEN, "open")])
-    );
-
-    let h = FEEDBACK_HEADER;
-    table_header(&mut t, "feedback", FEEDBACK_FILE);
-    let _ = writeln!(t, "client_id = {}", col(h, "ID ученика"));
-    let _ = writeln!(t, "answered_on = {}", col(h, "Дата"));
-    let _ = writeln!(t, "score = {}", col(h, "Оценка"));
-    let _ = writeln!(t, "comment = {}", col(h, "Отзыв"));
+    // The [tables.*] sections, the same for every run: data (see `crate::mapping`).
+    t.push_str(include_str!("../../mappings/classes.tables.toml"));
     t
 }

@@ -21,6 +21,8 @@ pub mod mapping;
 #[cfg(feature = "onsite")]
 pub mod pid;
 #[cfg(feature = "onsite")]
+pub mod record;
+#[cfg(feature = "onsite")]
 pub mod source;
 #[cfg(feature = "onsite")]
 pub mod synonyms;

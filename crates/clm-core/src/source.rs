@@ -41,13 +41,7 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// Outcome of reading one record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RecordStatus {
-    Ok,
-    /// The record is unusable; the reason names no value.
-    Bad(String),
-}
+pub use crate::record::RecordStatus;
 
 /// Rejection reasons (fixed texts, so that the manifest counts them together).
 pub mod reason {

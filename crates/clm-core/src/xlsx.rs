@@ -29,7 +29,7 @@ use calamine::{open_workbook_auto, Data, Range, Reader};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use csv::StringRecord;
 
-use crate::source::RecordStatus;
+use crate::record::RecordStatus;
 use crate::values::{excel_serial_to_datetime, DateFormat};
 use crate::{Error, Result};
 

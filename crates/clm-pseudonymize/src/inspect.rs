@@ -1148,7 +1148,10 @@ pub fn inspect(files: &[PathBuf], mapping_dir: Option<&Path>) -> Result<String> 
          # Deny by default: a source column that no field below names is dropped; the manifest\n\
          # lists it by name. Fields of class `direct` (names, phones, e-mails, documents, notes)\n\
          # are never exported: they are mapped so that on-site tools (reidentify, audit) find them.\n\
-         # Value maps are built-in lists of common CRM labels: check them against your system's.\n\n",
+         # Value maps are built-in lists of common CRM labels: check them against your system's.\n\n\
+         # The club's name as the consultant will see it in a portfolio (optional; default: the\n\
+         # bundle directory's name). It must stay above the first [section].\n\
+         # club = \"Our club\"\n\n",
     );
     for n in &notes {
         let _ = writeln!(out, "# {n}");
@@ -1268,6 +1271,19 @@ mod tests {
         assert!(!problem.contains("draft.toml"), "{problem}");
         let (_, problem) = inspect_checked_named(&[f], None, None).unwrap();
         assert!(problem.unwrap().contains("standard output"));
+    }
+
+    #[test]
+    fn the_draft_offers_the_club_name_line() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("clients.csv");
+        std::fs::write(&f, "Код клиента;Филиал\n1;Центр\n2;Центр\n").unwrap();
+        let draft = inspect(std::slice::from_ref(&f), Some(d.path())).unwrap();
+        assert!(draft.contains("# club = \"Our club\""), "{draft}");
+        // Uncommented where it stands, the line names the club of the mapping.
+        let named = draft.replace("# club = \"Our club\"", "club = \"Our club\"");
+        let m = Mapping::parse(&d.path().join("m.toml"), &named, d.path()).unwrap();
+        assert_eq!(m.club.as_deref(), Some("Our club"));
     }
 
     #[test]

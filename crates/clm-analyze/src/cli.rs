@@ -30,6 +30,7 @@ Examples:
   clm-analyze run rfm --bundle export-2024-03 --as-of 2024-02-29 --format json
   clm-analyze sql --bundle export-2024-03 \"SELECT branch, count(*) FROM clients GROUP BY branch\"
   clm-analyze sql --bundle export-2024-03 -f my-query.sql --format parquet --out result.parquet
+  clm-analyze sql --bundle export-2024-03 --memory-limit 4G -f big-query.sql
   clm-analyze shell --bundle export-2024-03
   clm-analyze dek --bundle export-2024-03
   clm-analyze report --bundle export-2024-03 --targets targets.toml --loyalty loyalty.toml --out report/
@@ -40,6 +41,9 @@ Examples:
 
 Profiles (--profile): fitness (default), classes, auto_service, b2b_service, or a profile file;
 `clm-analyze list --profile NAME` shows its analyses, parameters and saved filters.
+
+The SQL reads the bundles' tables only: no external tables, COPY, INSERT or SET (views are
+allowed); results are written only by --out.
 
 Exit codes: 0 ok; 1 analysis or SQL error; 2 usage error or bundle refused.";
 
@@ -137,7 +141,7 @@ pub enum Command {
     },
     /// Targets against actuals: baseline (mean of the preceding periods), actual, target, met (SPEC §5.7)
     #[command(
-        after_help = "The targets file names, for each target, a §5.2 metric, a scope (a branch or         \"(all)\"), a period (2026-10, 2026-W43, 2026-Q3, or \"all\" with a grain) and the value;         see examples/targets.toml.\n\nExamples:\n  \
+        after_help = "The targets file names, for each target, a §5.2 metric, a scope (a branch or \"(all)\"), a period (2026-10, 2026-W43, 2026-Q3, or \"all\" with a grain) and the value; see examples/targets.toml.\n\nExamples:\n \
         clm-analyze targets --bundle b --targets examples/targets.toml\n  \
         clm-analyze targets --bundle b --targets t.toml --format csv --out targets.csv"
     )]
@@ -157,7 +161,7 @@ pub enum Command {
     },
     /// Write the consultant's report: report.html (charts), forms.xlsx (statistics forms), a CSV per table, segments.csv (SPEC §5.8)
     #[command(
-        after_help = "Writes into --out DIR (created if missing; files of the same names are         replaced): report.html, one self-contained page (inline CSS and SVG, nothing fetched), with         the sections of the profile (--profile);         forms.xlsx (profiles with period metrics), sheets weekly / monthly / quarterly, one row per §5.2 metric and one column         per period, a block per scope ((all) first, then each branch); a CSV file per table of         the page; segments.csv, every client with stage, flags, RFM segment and recommended         action (pseudonyms only).\n\nExamples:\n  \
+        after_help = "Writes into --out DIR (created if missing; files of the same names are replaced): report.html, one self-contained page (inline CSS and SVG, nothing fetched), with the sections of the profile (--profile); forms.xlsx (profiles with period metrics), sheets weekly / monthly / quarterly, one row per §5.2 metric and one column per period, a block per scope ((all) first, then each branch); a CSV file per table of the page; segments.csv, every client with stage, flags, RFM segment and recommended action (pseudonyms only).\n\nExamples:\n \
         clm-analyze report --bundle b --data-key kd.key --out report/\n  \
         clm-analyze report --bundle b --targets examples/targets.toml --loyalty examples/loyalty.toml --lang en --out report-en/"
     )]

@@ -225,3 +225,21 @@ fn the_shell_limits_rows_times_statements_and_shows_its_settings() {
     assert!(out.contains("format csv"), "{out}");
     assert!(err.contains("time: "), "{err}");
 }
+
+#[test]
+fn help_texts_have_no_runs_of_spaces_mid_sentence() {
+    for (cmd, start) in [
+        ("targets", "The targets file names"),
+        ("report", "Writes into --out DIR"),
+    ] {
+        let out = bin().args([cmd, "--help"]).output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout).into_owned();
+        let from = help
+            .find(start)
+            .unwrap_or_else(|| panic!("{cmd} --help: {help}"));
+        let to = from + help[from..].find("Examples:").unwrap();
+        // clap wraps the paragraph at spaces: the line breaks stand for one space each
+        let text = help[from..to].trim().replace('\n', " ");
+        assert!(!text.contains("  "), "{cmd} --help: {text:?}");
+    }
+}

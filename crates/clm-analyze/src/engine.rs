@@ -481,8 +481,8 @@ impl Engine {
             }
             if let Some(o) = wanted {
                 let schema = Arc::new(df.schema().as_arrow().clone());
-                let batches = df
-                    .collect()
+                let batches = self
+                    .collect(df)
                     .await
                     .map_err(|e| statement_error(self, analysis, st, e.into()))?;
                 outputs.push(Output {
@@ -553,7 +553,7 @@ impl Engine {
                     .await
                     .map_err(|e| self.user_error(e))?;
                 let schema = Arc::new(df.schema().as_arrow().clone());
-                let batches = df.collect().await.map_err(|e| self.user_error(e))?;
+                let batches = self.collect(df).await.map_err(|e| self.user_error(e))?;
                 Ok::<_, anyhow::Error>((quiet, schema, batches))
             };
             let (quiet, schema, batches) = run.await.map_err(|e| {
@@ -580,6 +580,35 @@ impl Engine {
             };
         }
         Ok(outputs)
+    }
+
+    /// The rows of a query, held to the memory limit: the pool counts what operators hold,
+    /// not the result being gathered (`SELECT * FROM visits, visits` would otherwise fill the
+    /// machine), so the result's own size is counted here.
+    pub async fn collect(
+        &self,
+        df: datafusion::dataframe::DataFrame,
+    ) -> std::result::Result<Vec<RecordBatch>, DataFusionError> {
+        use futures::StreamExt;
+        let mut stream = df.execute_stream().await?;
+        let mut batches = Vec::new();
+        let mut bytes = 0usize;
+        while let Some(b) = stream.next().await {
+            let b = b?;
+            bytes += b
+                .columns()
+                .iter()
+                .map(|c| c.to_data().get_slice_memory_size().unwrap_or(0))
+                .sum::<usize>();
+            if bytes > self.limits.memory {
+                return Err(DataFusionError::ResourcesExhausted(format!(
+                    "the result is larger than --memory-limit {}",
+                    human_size(self.limits.memory)
+                )));
+            }
+            batches.push(b);
+        }
+        Ok(batches)
     }
 
     /// Refuses a plan that does more than `rights` allow, saying so in SQL words.
@@ -652,6 +681,9 @@ impl Engine {
             },
             DataFusionError::ResourcesExhausted(m) if m.contains(" would build ") => {
                 format!("{m}; raise --memory-limit, or ask for a smaller value")
+            }
+            DataFusionError::ResourcesExhausted(m) if m.starts_with("the result is larger") => {
+                format!("{m}: raise --memory-limit, or ask for fewer rows (LIMIT, WHERE, GROUP BY)")
             }
             DataFusionError::ResourcesExhausted(_) => self.memory_message(),
             DataFusionError::Plan(m) => m.clone(),

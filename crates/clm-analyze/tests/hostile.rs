@@ -573,6 +573,11 @@ fn a_query_over_the_memory_limit_fails_with_a_message() {
         assert_eq!(out.code, Some(0), "{}", out.stderr);
         assert_eq!(out.stdout, "n\n1000000\n");
     }
+    // a result larger than the limit, from operators that hold little: a cross join of
+    // 3000 x 3000 rows is 9 million values, 72 MB
+    let cross = "SELECT a.value FROM generate_series(1, 3000) a, generate_series(1, 3000) b";
+    site.run(&["sql", cross, "--memory-limit", "32M"], &[&b])
+        .refused("the result is larger than --memory-limit 32 MiB: raise --memory-limit, or ask for fewer rows");
     // a limit that is no size
     let out = site.run(&["sql", "SELECT 1", "--memory-limit", "lots"], &[&b]);
     assert_eq!(out.code, Some(2), "{}", out.stderr);

@@ -8,9 +8,15 @@
 //! disk, no whole-table load.
 //!
 //! With several bundles each bundle's files are read with its own DEK and the canonical table
-//! is a view over all of them (UNION ALL). `clients` and `memberships` are snapshots: where
-//! bundles overlap, the row of the bundle with the latest as-of date wins per client_pid /
-//! membership_pid.
+//! is a view over all of them (UNION ALL), by the latest-export rule:
+//! - the same export given twice (the same export id: a bundle and its copy) is refused;
+//! - `clients` and `memberships` are snapshots: the row of the bundle with the latest as-of
+//!   date wins per client_pid / membership_pid;
+//! - events (visits, services, sales, feedback): each day is read from the latest export that
+//!   covers it. An export covers the days after its `--since` date (every day for a full
+//!   export) up to its as-of date, so an earlier bundle contributes only the events dated on
+//!   or before the earliest `--since` of the bundles after it (none at all when a later
+//!   bundle is a full export). Events without a date are read from the latest bundle only.
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +24,7 @@ use anyhow::{anyhow, bail, Result};
 use chrono::NaiveDate;
 use clm_core::bundle::Bundle;
 use clm_core::keys::DataKey;
+use datafusion::arrow::datatypes::DataType;
 use datafusion::config::ConfigFileDecryptionProperties;
 use datafusion::dataframe::DataFrame;
 use datafusion::functions_window::expr_fn::row_number;
@@ -31,6 +38,94 @@ const BUNDLE_COL: &str = "__clm_bundle";
 
 /// Snapshot tables and their key: the latest bundle's row wins per key.
 const SNAPSHOTS: &[(&str, &str)] = &[("clients", "client_pid"), ("memberships", "membership_pid")];
+
+/// Event tables and the date that places an event in an export's window (as the exporter's
+/// `--since` filters them).
+const EVENTS: &[(&str, &str)] = &[
+    ("visits", "visited_at"),
+    ("services", "done_at"),
+    ("sales", "sold_at"),
+    ("feedback", "answered_on"),
+];
+
+/// Which events of a bundle are read, given the bundles after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventWindow {
+    /// Every event (the latest bundle, or no later bundle overlaps it).
+    All,
+    /// Events dated on or before this day; the later bundles cover the days after it.
+    UpTo(NaiveDate),
+    /// None: a later full export covers every day of this one.
+    Nothing,
+}
+
+/// The events each bundle (sorted by as-of date) contributes under the latest-export rule.
+pub fn event_windows(bundles: &[OpenedBundle]) -> Vec<EventWindow> {
+    (0..bundles.len())
+        .map(|i| {
+            let later = &bundles[i + 1..];
+            if later.is_empty() {
+                return EventWindow::All;
+            }
+            // every later export has an as-of date on or after this one's, so together they
+            // cover the days after the earliest of their `--since` dates
+            let sinces: Vec<Option<NaiveDate>> =
+                later.iter().map(|b| b.bundle.manifest().since).collect();
+            if sinces.iter().any(Option::is_none) {
+                return EventWindow::Nothing;
+            }
+            let cut = sinces
+                .into_iter()
+                .flatten()
+                .min()
+                .expect("later is not empty");
+            if cut >= bundles[i].as_of() {
+                EventWindow::All
+            } else {
+                EventWindow::UpTo(cut)
+            }
+        })
+        .collect()
+}
+
+/// Notes on how the bundles' periods were combined: what was read from a later export
+/// instead, and days no export covers.
+pub fn window_notes(bundles: &[OpenedBundle]) -> Vec<String> {
+    let mut notes = Vec::new();
+    let name = |b: &OpenedBundle| b.dir().display().to_string();
+    for (b, w) in bundles.iter().zip(event_windows(bundles)) {
+        match w {
+            EventWindow::All => {}
+            EventWindow::Nothing => notes.push(format!(
+                "bundle {}: its events (to {}) are read from a later full export instead, \
+                 which covers the same days",
+                name(b),
+                b.as_of()
+            )),
+            EventWindow::UpTo(d) => notes.push(format!(
+                "bundle {}: events after {d} (to {}) are read from the later export instead, \
+                 which covers those days",
+                name(b),
+                b.as_of()
+            )),
+        }
+    }
+    for pair in bundles.windows(2) {
+        if let Some(since) = pair[1].bundle.manifest().since {
+            if since > pair[0].as_of() {
+                notes.push(format!(
+                    "no bundle holds the events from {} to {since}: bundle {} ends on {} and \
+                     bundle {} holds events after {since} only",
+                    pair[0].as_of() + chrono::Days::new(1),
+                    name(&pair[0]),
+                    pair[0].as_of(),
+                    name(&pair[1])
+                ));
+            }
+        }
+    }
+    notes
+}
 
 /// A bundle refused: wrong key, tampered, missing manifest, mixed pseudonymization keys.
 #[derive(Debug)]
@@ -87,6 +182,27 @@ pub fn open_all(dirs: &[PathBuf], key: &DataKey) -> Result<Vec<OpenedBundle>> {
         }
         out.push(OpenedBundle { bundle });
     }
+    for (i, a) in out.iter().enumerate() {
+        if let Some(b) = out[..i]
+            .iter()
+            .find(|b| b.bundle.manifest().export_id == a.bundle.manifest().export_id)
+        {
+            bail!(Refused(if a.dir() == b.dir() {
+                format!(
+                    "bundle {} is given twice: give each export once (it would be counted twice)",
+                    a.dir().display()
+                )
+            } else {
+                format!(
+                    "bundles {} and {} are the same export (export id {}; one is a copy of the \
+                     other): give each export once, or its rows would be counted twice",
+                    b.dir().display(),
+                    a.dir().display(),
+                    a.bundle.manifest().export_id
+                )
+            }));
+        }
+    }
     let first = out[0].bundle.manifest().pseudonym_key_fingerprint.clone();
     if out
         .iter()
@@ -125,7 +241,8 @@ fn describe_refusal(e: &clm_core::Error) -> String {
 /// Registers every table of the bundles in the engine, and sets D's default to the latest
 /// as-of date. Returns notes (tables that are not canonical are skipped).
 pub async fn register(engine: &mut Engine, bundles: &[OpenedBundle]) -> Result<Vec<String>> {
-    let mut notes = Vec::new();
+    let mut notes = window_notes(bundles);
+    let windows = event_windows(bundles);
     let mut tables: Vec<String> = Vec::new();
     for b in bundles {
         for t in b.bundle.tables() {
@@ -187,7 +304,19 @@ pub async fn register(engine: &mut Engine, bundles: &[OpenedBundle]) -> Result<V
                 })
                 .collect();
             exprs.push(lit(i as i64).alias(BUNDLE_COL));
-            let df = df.select(exprs)?;
+            let mut df = df.select(exprs)?;
+            if let Some((_, day)) = EVENTS.iter().find(|(t, _)| t == table) {
+                match windows[i] {
+                    EventWindow::All => {}
+                    EventWindow::Nothing => df = df.filter(lit(false))?,
+                    EventWindow::UpTo(d) => {
+                        df = df.filter(
+                            cast(col(*day), DataType::Date32)
+                                .lt_eq(lit(crate::engine::date_scalar(d))),
+                        )?
+                    }
+                }
+            }
             union = Some(match union {
                 None => df,
                 Some(u) => u.union(df)?,

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use clm_core::keys::DataKey;
 
 use crate::bundles::{self, OpenedBundle, Refused};
-use crate::engine::{Engine, MissingTables, Output};
+use crate::engine::{Engine, Limits, MissingTables, Output};
 use crate::loyalty::LoyaltyRules;
 use crate::output::{self, Format};
 use crate::profile::Profile;
@@ -30,6 +30,7 @@ Examples:
   clm-analyze run rfm --bundle export-2024-03 --as-of 2024-02-29 --format json
   clm-analyze sql --bundle export-2024-03 \"SELECT branch, count(*) FROM clients GROUP BY branch\"
   clm-analyze sql --bundle export-2024-03 -f my-query.sql --format parquet --out result.parquet
+  clm-analyze sql --bundle export-2024-03 --memory-limit 4G -f big-query.sql
   clm-analyze shell --bundle export-2024-03
   clm-analyze dek --bundle export-2024-03
   clm-analyze report --bundle export-2024-03 --targets targets.toml --loyalty loyalty.toml --out report/
@@ -40,6 +41,9 @@ Examples:
 
 Profiles (--profile): fitness (default), classes, auto_service, b2b_service, or a profile file;
 `clm-analyze list --profile NAME` shows its analyses, parameters and saved filters.
+
+The SQL reads the bundles' tables only: no external tables, COPY, INSERT or SET (views are
+allowed); results are written only by --out.
 
 Exit codes: 0 ok; 1 analysis or SQL error; 2 usage error or bundle refused.";
 
@@ -137,7 +141,7 @@ pub enum Command {
     },
     /// Targets against actuals: baseline (mean of the preceding periods), actual, target, met (SPEC §5.7)
     #[command(
-        after_help = "The targets file names, for each target, a §5.2 metric, a scope (a branch or         \"(all)\"), a period (2026-10, 2026-W43, 2026-Q3, or \"all\" with a grain) and the value;         see examples/targets.toml.\n\nExamples:\n  \
+        after_help = "The targets file names, for each target, a §5.2 metric, a scope (a branch or \"(all)\"), a period (2026-10, 2026-W43, 2026-Q3, or \"all\" with a grain) and the value; see examples/targets.toml.\n\nExamples:\n \
         clm-analyze targets --bundle b --targets examples/targets.toml\n  \
         clm-analyze targets --bundle b --targets t.toml --format csv --out targets.csv"
     )]
@@ -157,7 +161,7 @@ pub enum Command {
     },
     /// Write the consultant's report: report.html (charts), forms.xlsx (statistics forms), a CSV per table, segments.csv (SPEC §5.8)
     #[command(
-        after_help = "Writes into --out DIR (created if missing; files of the same names are         replaced): report.html, one self-contained page (inline CSS and SVG, nothing fetched), with         the sections of the profile (--profile);         forms.xlsx (profiles with period metrics), sheets weekly / monthly / quarterly, one row per §5.2 metric and one column         per period, a block per scope ((all) first, then each branch); a CSV file per table of         the page; segments.csv, every client with stage, flags, RFM segment and recommended         action (pseudonyms only).\n\nExamples:\n  \
+        after_help = "Writes into --out DIR (created if missing; files of the same names are replaced): report.html, one self-contained page (inline CSS and SVG, nothing fetched), with the sections of the profile (--profile); forms.xlsx (profiles with period metrics), sheets weekly / monthly / quarterly, one row per §5.2 metric and one column per period, a block per scope ((all) first, then each branch); a CSV file per table of the page; segments.csv, every client with stage, flags, RFM segment and recommended action (pseudonyms only).\n\nExamples:\n \
         clm-analyze report --bundle b --data-key kd.key --out report/\n  \
         clm-analyze report --bundle b --targets examples/targets.toml --loyalty examples/loyalty.toml --lang en --out report-en/"
     )]
@@ -194,6 +198,15 @@ pub struct BundleArgs {
     /// File holding the data key (K_d); default: the CLM_DATA_KEY environment variable
     #[arg(long, value_name = "FILE")]
     pub data_key: Option<PathBuf>,
+    /// Memory the query engine may use (e.g. 4G, 512M, 25%); a query needing more fails
+    /// with a message. Default: half the machine's memory
+    #[arg(long, value_name = "SIZE", value_parser = crate::engine::parse_size)]
+    pub memory_limit: Option<usize>,
+    /// Let sorts and aggregations that exceed --memory-limit spill to temporary files in DIR.
+    /// Those files hold decrypted rows: give a directory on an encrypted disk. Default: no
+    /// spilling, nothing decrypted is written
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -219,8 +232,10 @@ pub struct OutputArgs {
     /// Output format
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
-    /// Write to FILE instead of stdout (with several outputs: FILE-STEM.OUTPUT.EXT each)
-    #[arg(long, value_name = "FILE")]
+    /// Write to FILE instead of stdout. An analysis with several outputs (e.g. metrics:
+    /// metrics and starter_delivery) writes FILE-STEM.OUTPUT.EXT for each; --out DIR/ (an
+    /// existing directory or a path ending in /) writes DIR/OUTPUT.EXT for each
+    #[arg(long, value_name = "FILE|DIR/")]
     pub out: Option<PathBuf>,
 }
 
@@ -277,7 +292,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("clm-analyze: cannot start: {e}");
+            eprintln!("clm-analyze: error: cannot start: {e}");
             return ExitCode::from(1);
         }
     };
@@ -287,8 +302,8 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Err(f) if is_broken_pipe(f.error()) => ExitCode::SUCCESS,
         Err(f) => {
             match f.error().downcast_ref::<MissingTables>() {
-                Some(m) => eprintln!("clm-analyze: {m}"),
-                None => eprintln!("clm-analyze: {:#}", f.error()),
+                Some(m) => eprintln!("clm-analyze: error: {m}"),
+                None => eprintln!("clm-analyze: error: {:#}", f.error()),
             }
             f.exit_code()
         }
@@ -366,8 +381,12 @@ async fn dispatch(cli: Cli) -> std::result::Result<(), Fail> {
             if let Some(f) = &lists {
                 profile.add_lists(f).usage()?;
             }
-            let library = library(queries.as_deref())?.for_profile(&profile);
-            let analysis = library.analysis(&name).usage()?;
+            let full = library(queries.as_deref())?;
+            let library = full.for_profile(&profile);
+            let analysis = library
+                .analysis(&name)
+                .map_err(|e| unknown_analysis(&full, &name).unwrap_or(e))
+                .usage()?;
             match (name.as_str(), &list_name) {
                 ("list", Some(n)) => {
                     let list = profile.list(n).usage()?.clone();
@@ -486,7 +505,7 @@ async fn dispatch(cli: Cli) -> std::result::Result<(), Fail> {
                     }
                 })
                 .collect();
-            let engine = engine_of(&opened).await?;
+            let engine = engine_of(&opened, &bundles).await?;
             let as_of = as_of(&engine, &params)?;
             let opts = ReportOptions {
                 library: &library,
@@ -531,6 +550,28 @@ async fn dispatch(cli: Cli) -> std::result::Result<(), Fail> {
             Ok(())
         }
     }
+}
+
+/// For a name no library file has: "no such analysis", and the nearest name if one is close.
+fn unknown_analysis(full: &Library, name: &str) -> Option<anyhow::Error> {
+    let names = full.names();
+    if names.iter().any(|n| n == name) {
+        return None;
+    }
+    let near = names
+        .iter()
+        .map(|n| (strsim::levenshtein(n, name), n))
+        .filter(|(d, n)| *d <= (n.len() / 3).max(2))
+        .min();
+    Some(match near {
+        Some((_, n)) => {
+            anyhow!("no such analysis: {name}; did you mean {n}? (`clm-analyze list` lists them)")
+        }
+        None => anyhow!(
+            "no such analysis: {name} (the analyses: {}; `clm-analyze list` describes them)",
+            names.join(", ")
+        ),
+    })
 }
 
 fn library(queries: Option<&Path>) -> std::result::Result<Library, Fail> {
@@ -596,11 +637,27 @@ fn open_bundles(args: &BundleArgs) -> std::result::Result<Vec<OpenedBundle>, Fai
 
 async fn open_engine(args: &BundleArgs) -> std::result::Result<Engine, Fail> {
     let opened = open_bundles(args)?;
-    engine_of(&opened).await
+    engine_of(&opened, args).await
 }
 
-async fn engine_of(opened: &[OpenedBundle]) -> std::result::Result<Engine, Fail> {
-    let mut engine = Engine::new();
+async fn engine_of(
+    opened: &[OpenedBundle],
+    args: &BundleArgs,
+) -> std::result::Result<Engine, Fail> {
+    let mut limits = Limits::default();
+    if let Some(m) = args.memory_limit {
+        limits.memory = m;
+    }
+    if let Some(d) = &args.spill_dir {
+        if !d.is_dir() {
+            return Err(Fail::Usage(anyhow!(
+                "--spill-dir {}: not a directory",
+                d.display()
+            )));
+        }
+        limits.spill_dir = Some(d.clone());
+    }
+    let mut engine = Engine::with_limits(limits).usage()?;
     let notes = bundles::register(&mut engine, opened).await.usage()?;
     for n in notes {
         eprintln!("note: {n}");
@@ -610,6 +667,19 @@ async fn engine_of(opened: &[OpenedBundle]) -> std::result::Result<Engine, Fail>
 
 fn emit(outputs: &[Output], args: &OutputArgs) -> std::result::Result<(), Fail> {
     let written = output::write(outputs, args.format, args.out.as_deref()).analysis()?;
+    if let (Some(out), true) = (&args.out, written.len() > 1) {
+        if !output::is_dir_target(out) {
+            let names: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
+            eprintln!(
+                "note: {} outputs ({}), so one file each beside {}, not {} itself; \
+                 --out DIR/ writes them into a directory, --detail OUTPUT picks one",
+                names.len(),
+                names.join(", "),
+                out.display(),
+                out.display()
+            );
+        }
+    }
     for p in written {
         eprintln!("wrote {}", p.display());
     }

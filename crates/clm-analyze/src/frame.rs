@@ -122,7 +122,9 @@ impl Frame {
         out
     }
 
-    /// The table as CSV (header line; nulls empty; quoted where needed).
+    /// The table as CSV (header line; nulls empty; quoted where needed). Text cells and the
+    /// header go through `output::csv_cell` (no cell a spreadsheet takes for a formula);
+    /// numbers are written as they are.
     pub fn to_csv(&self) -> String {
         let mut s = String::new();
         let line = |cells: Vec<String>| -> String {
@@ -138,10 +140,18 @@ impl Frame {
                 .collect::<Vec<_>>()
                 .join(",")
         };
-        s.push_str(&line(self.columns.clone()));
+        let safe = |t: &str| crate::output::csv_cell(t).into_owned();
+        s.push_str(&line(self.columns.iter().map(|c| safe(c)).collect()));
         s.push('\n');
         for r in &self.rows {
-            s.push_str(&line(r.iter().map(Val::text).collect()));
+            s.push_str(&line(
+                r.iter()
+                    .map(|v| match v {
+                        Val::Text(t) => safe(t),
+                        other => other.text(),
+                    })
+                    .collect(),
+            ));
             s.push('\n');
         }
         s

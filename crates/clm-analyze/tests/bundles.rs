@@ -431,13 +431,17 @@ fn several_bundles_are_read_together_latest_snapshot_wins() {
         &feb,
         &["clients", "memberships", "visits"],
     );
-    write_bundle(
-        &b_mar,
-        &key,
-        "2024-03-31",
-        &mar,
-        &["clients", "memberships", "visits"],
-    );
+    // (an export of the events after February's as-of date: `--since 2024-02-29`)
+    let mut w = BundleWriter::create(&b_mar, &key, date("2024-03-31")).unwrap();
+    for t in ["clients", "memberships", "visits"] {
+        w.write_batch(t, &mar.batch(t)).unwrap();
+    }
+    w.finish(ManifestDraft {
+        pseudonym_key_fingerprint: FINGERPRINT.into(),
+        since: Some(date("2024-02-29")),
+        ..Default::default()
+    })
+    .unwrap();
 
     let out = bin()
         .args([

@@ -5,7 +5,6 @@
 //! Every CSV cell of text goes through [`csv_cell`], so that a spreadsheet does not take a
 //! category value such as `=HYPERLINK(...)` for a formula.
 
-use std::borrow::Cow;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,25 +42,10 @@ impl Format {
     }
 }
 
-/// A CSV cell a spreadsheet will not run: a text starting with `=`, `+`, `-`, `@`, a tab or
-/// a carriage return gets a leading `'` (the OWASP rule for CSV injection), unless it is a
-/// plain number such as `-5` or `+0.25`, which a spreadsheet reads as the number it is, or
-/// one character alone. The same rule as clm-pseudonymize's call list (`looks_like_formula`).
-/// Apply it to text cells and headers only: numeric columns are values.
-pub fn csv_cell(cell: &str) -> Cow<'_, str> {
-    let Some(first) = cell.chars().next() else {
-        return Cow::Borrowed(cell);
-    };
-    // one character alone is not a formula ("-" is a common placeholder)
-    if !matches!(first, '=' | '+' | '-' | '@' | '\t' | '\r') || cell.chars().count() < 2 {
-        return Cow::Borrowed(cell);
-    }
-    let number = cell.trim().replace(',', ".");
-    if number.parse::<f64>().is_ok() && number.bytes().all(|b| b"+-.0123456789eE".contains(&b)) {
-        return Cow::Borrowed(cell);
-    }
-    Cow::Owned(format!("'{cell}"))
-}
+/// A CSV cell as clm writes it: the one rule of every clm CSV (clm-core's `csv_cell`): a
+/// text that a spreadsheet would run as a formula gets a leading `'`. Apply it to text cells and
+/// headers only: numeric columns are values.
+pub use clm_core::csv_cell::neutralize as csv_cell;
 
 /// A batch ready for a CSV writer: text columns (and every header) through [`csv_cell`].
 fn csv_safe_batch(b: &RecordBatch) -> Result<RecordBatch> {

@@ -235,7 +235,12 @@ struct Made {
 fn made() -> &'static Made {
     static MADE: OnceLock<Made> = OnceLock::new();
     MADE.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("clm-analyze-report");
+        // (named by the worktree too: several checkouts may share one target directory)
+        let checkout = env!("CARGO_MANIFEST_DIR")
+            .bytes()
+            .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("clm-analyze-report-{checkout:08x}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let key = DataKey::generate();
@@ -485,6 +490,34 @@ fn funnel_bars_are_nested_and_say_their_denominators() {
         assert_eq!(n.len(), 4, "{scope}");
         assert!(n.windows(2).all(|w| w[1] <= w[0]), "{scope}: {n:?}");
     }
+}
+
+#[test]
+fn coverage_says_why_memberships_run_past_the_report_date() {
+    let m = made();
+    let html = read(&m.out.join("report.html"));
+    let sec = section(&html, "coverage");
+    // The fixture sells 12-month cards until D: some end after it.
+    let cv = read(&m.out.join("coverage.csv"));
+    let head = split_csv(cv.lines().next().unwrap());
+    let row = split_csv(cv.lines().find(|l| l.starts_with("memberships,")).unwrap());
+    let get = |c: &str| row[head.iter().position(|h| h == c).unwrap()].clone();
+    assert_eq!(get("date_column"), "start_date");
+    let ending: u64 = get("rows_ending_after_as_of").parse().unwrap();
+    assert!(ending > 0);
+    assert!(get("last_end_date").as_str() > AS_OF);
+    let note = &sec[sec
+        .find("data-note=\"memberships\"")
+        .expect("the memberships note")..];
+    let note = &note[..note.find("</p>").unwrap()];
+    assert!(note.contains("датированы началом"), "{note}");
+    assert!(
+        note.contains(&format!("{ending} абонементов заканчиваются после {AS_OF}")),
+        "{note}"
+    );
+    assert!(note.contains(&get("last_end_date")), "{note}");
+    // The chart marks D.
+    assert!(sec.contains(&format!("D = {AS_OF}")));
 }
 
 #[test]

@@ -26,8 +26,9 @@ facts AS (
            CAST(NULL AS DATE) AS end_day
     FROM clients
     UNION ALL
+    -- (freeze_days cast to INTEGER: DuckDB adds only INTEGER days to a DATE, see the bench)
     SELECT 2, 'memberships', client_pid, start_date,
-           end_date + coalesce(freeze_days, 0)
+           end_date + CAST(coalesce(freeze_days, 0) AS INTEGER)
     FROM memberships
     UNION ALL
     SELECT 3, 'visits', client_pid, CAST(visited_at AS DATE), CAST(NULL AS DATE) FROM visits

@@ -888,6 +888,62 @@ const LAYOUT_CHECK: &str = r#"<script>
 })();
 </script>"#;
 
+/// The printed page, measured on screen: the page's `@media print` rules applied to all media
+/// at the width of an A4 landscape page (277 mm at 96 dpi, 1047 px): every table whole within
+/// its wrapper (nothing scrolls on paper), every chart within its card.
+const PRINT_CHECK: &str = r#"<script>
+(function () {
+  var bad = [], tables = 0;
+  document.querySelectorAll('section').forEach(function (sec) {
+    var s = sec.getBoundingClientRect();
+    sec.querySelectorAll('.table').forEach(function (el) {
+      tables++;
+      var t = el.querySelector('table');
+      if (t.scrollWidth > el.clientWidth + 1 || el.getBoundingClientRect().right > s.right + 0.5) {
+        bad.push('section ' + sec.id + ': a table of ' + t.scrollWidth + ' px on a page of ' +
+          Math.round(s.width) + ' px');
+      }
+    });
+    sec.querySelectorAll('svg.chart').forEach(function (svg) {
+      if (svg.getBoundingClientRect().right > s.right + 0.5) {
+        bad.push('section ' + sec.id + ': chart ' + svg.getAttribute('data-chart') + ' cut');
+      }
+    });
+  });
+  var pre = document.createElement('pre');
+  pre.id = 'print-check';
+  pre.textContent = 'width ' + document.documentElement.clientWidth + '; tables ' + tables + '\n' + bad.join('\n');
+  document.body.appendChild(pre);
+})();
+</script>"#;
+
+/// Runs `page` (with a measuring script) in headless Chromium at `width` px and returns the
+/// lines the script wrote into `<pre id="ID">`: the header line, then the problems.
+fn measure(page: &str, id: &str, width: u32, dir: &Path) -> (String, Vec<String>) {
+    let file = dir.join(format!("report-{id}.html"));
+    std::fs::write(&file, page).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let (ok, dom, log) = run_with_limit(
+        chromium(profile.path())
+            .arg(format!("--window-size={width},3000"))
+            .arg("--dump-dom")
+            .arg(format!("file://{}", file.canonicalize().unwrap().display())),
+        Duration::from_secs(180),
+        logs.path(),
+    );
+    let _ = std::fs::remove_file(&file);
+    assert!(ok, "chromium failed: {log}");
+    let tag = format!("<pre id=\"{id}\">");
+    let start = dom
+        .find(&tag)
+        .unwrap_or_else(|| panic!("the {id} script did not run: {log}"));
+    let text = &dom[start + tag.len()..start + dom[start..].find("</pre>").unwrap()];
+    let mut lines = text.lines().map(str::to_string);
+    let head = lines.next().unwrap_or_default();
+    (head, lines.filter(|l| !l.trim().is_empty()).collect())
+}
+
 #[test]
 fn the_page_renders_in_headless_chromium() {
     if !Path::new("/usr/bin/chromium").exists() {
@@ -935,39 +991,26 @@ fn the_page_renders_in_headless_chromium() {
     }
     // The layout at 1400 px: the page with the measuring script, beside the original.
     let html = read(&page);
-    let checked = m.out.join("report-layout-check.html");
-    std::fs::write(
-        &checked,
-        html.replace("</body>", &format!("{LAYOUT_CHECK}</body>")),
-    )
-    .unwrap();
-    let profile = tempfile::tempdir().unwrap();
-    let (ok, dom, log) = run_with_limit(
-        chromium(profile.path())
-            .arg("--window-size=1400,3000")
-            .arg("--dump-dom")
-            .arg(format!(
-                "file://{}",
-                checked.canonicalize().unwrap().display()
-            )),
-        Duration::from_secs(180),
-        logs.path(),
+    let (head, problems) = measure(
+        &html.replace("</body>", &format!("{LAYOUT_CHECK}</body>")),
+        "layout-check",
+        1400,
+        &m.out,
     );
-    let _ = std::fs::remove_file(&checked);
-    assert!(ok, "chromium failed: {log}");
-    let start = dom
-        .find("<pre id=\"layout-check\">")
-        .unwrap_or_else(|| panic!("the layout check did not run: {log}"));
-    let report = &dom[start + 23..start + dom[start..].find("</pre>").unwrap()];
-    let mut lines = report.lines();
-    let head = lines.next().unwrap();
     eprintln!("layout check: {head}");
+    // (1400 less a scrollbar, if the page shows one)
     assert!(
         head.starts_with("width 1400;") || head.starts_with("width 13"),
         "{head}"
     );
-    let problems: Vec<&str> = lines.filter(|l| !l.trim().is_empty()).collect();
     assert!(problems.is_empty(), "at 1400 px:\n{}", problems.join("\n"));
+    // Printed: the print rules on screen at the width of an A4 landscape page.
+    let printed = html
+        .replace("@media print {", "@media all {")
+        .replace("</body>", &format!("{PRINT_CHECK}</body>"));
+    let (head, problems) = measure(&printed, "print-check", 1047, &m.out);
+    eprintln!("print check: {head}");
+    assert!(problems.is_empty(), "printed:\n{}", problems.join("\n"));
     // A screenshot at 1400 px for a person to look at.
     let shot = m.dir.join("report.png");
     let _ = std::fs::remove_file(&shot);

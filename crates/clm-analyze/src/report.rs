@@ -1255,21 +1255,25 @@ impl Writer<'_> {
             .iter()
             .map(|r| period_label("month", &per.get(r, "period_start").text()))
             .collect();
-        let fmt = |v: f64| format!("{:.1}%", v * 100.0);
+        let shares: Vec<Option<f64>> = rows
+            .iter()
+            .map(|r| per.get(r, "cost_share").num())
+            .collect();
+        // (the axis reaches the target line too)
+        let mut reach = shares.clone();
+        reach.push(Some(rules.target_cost_share));
+        let (fmt, _) = self.axis(Kind::Percent, &reach);
         let chart = charts::lines(
             "loyalty",
             &self.t("loyalty.chart"),
             &x,
             &[Series {
                 label: self.t("loyalty.cost_share"),
-                values: rows
-                    .iter()
-                    .map(|r| per.get(r, "cost_share").num())
-                    .collect(),
+                values: shares,
                 color: PALETTE[0].into(),
             }],
             Some((rules.target_cost_share, self.t("loyalty.target_share"))),
-            &fmt,
+            &*fmt,
             620.0,
             260.0,
         );

@@ -42,16 +42,9 @@ echo "== 6. at the consultant's: the report (HTML, forms.xlsx, CSVs, segments.cs
   --targets examples/targets.toml --loyalty examples/loyalty.toml --out "$out/report"
 
 echo "== 7. back on site: the consultant's list of inactive clients becomes a call list"
-python3 - "$out/report/segments.csv" "$out/inactive.csv" <<'PY'
-import csv, sys
-with open(sys.argv[1], newline="", encoding="utf-8-sig") as f, open(sys.argv[2], "w", newline="") as g:
-    r = csv.DictReader(f)
-    w = csv.writer(g)
-    w.writerow(["client_pid", "stage", "recommended_action"])
-    for row in r:
-        if row["stage"] in ("inactive", "renewal_due"):
-            w.writerow([row["client_pid"], row["stage"], row["recommended_action"]])
-PY
+# (the saved filter reactivation_calls of profiles/fitness.toml: the clients at stage inactive)
+"$bin/clm-analyze" run list --name reactivation_calls --bundle "$out/bundle" \
+  --data-key "$out/keys/data.key" --format csv --out "$out/inactive.csv"
 "$bin/clm-pseudonymize" reidentify --mapping "$out/club/mapping.toml" \
   --pseudonym-key "$out/keys/pseudonym.key" --pids "$out/inactive.csv" \
   --out "$out/calls.csv"

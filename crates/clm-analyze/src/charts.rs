@@ -60,15 +60,60 @@ fn rect(s: &mut String, x: f64, y: f64, w: f64, h: f64, fill: &str, tip: &str) {
     );
 }
 
-/// Shortens a label to `n` characters.
-fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
-        t.push('…');
-        t
+/// The width of one character at font size 1, estimated on the wide side (DejaVu Sans, the
+/// widest common sans-serif, which Debian's Chromium picks for `system-ui`; Latin and
+/// Cyrillic): charts size their margins from it, so that no label runs out of the viewBox
+/// (the report's browser test measures the real text).
+fn char_width(c: char) -> f64 {
+    match c {
+        ' ' | '\u{a0}' | '\u{202f}' | '.' | ',' | ':' | ';' | '\'' | '|' | '!' | 'i' | 'j'
+        | 'l' | 'I' | '(' | ')' | '[' | ']' | '/' | '·' => 0.36,
+        'f' | 't' | 'r' => 0.44,
+        '0'..='9' | '-' | '−' | '+' | '=' | '<' | '>' | '?' | '$' | '#' => 0.66,
+        '%' | '—' | '…' | '₽' | '€' | '×' | '→' | 'm' | 'w' | 'M' | 'W' | 'ш' | 'щ' | 'ж' | 'ы'
+        | 'ю' | 'ф' | 'Ш' | 'Щ' | 'Ж' | 'Ы' | 'Ю' | 'Ф' | 'Д' | 'Ц' => 1.0,
+        c if c.is_uppercase() => 0.8,
+        _ => 0.68,
     }
+}
+
+/// The estimated width of `s` at font size `size` (see `char_width`).
+pub fn text_width(s: &str, size: f64) -> f64 {
+    s.chars().map(char_width).sum::<f64>() * size
+}
+
+/// The width the longest of `labels` needs at `size`, plus `pad`, within [min, max].
+fn fit(
+    labels: impl IntoIterator<Item = impl AsRef<str>>,
+    size: f64,
+    pad: f64,
+    min: f64,
+    max: f64,
+) -> f64 {
+    labels
+        .into_iter()
+        .map(|l| text_width(l.as_ref(), size) + pad)
+        .fold(min, f64::max)
+        .min(max)
+}
+
+/// Shortens a label to fit `w` at font size `size` (the whole label stays in the tooltip).
+fn clip_to(s: &str, size: f64, w: f64) -> String {
+    if text_width(s, size) <= w {
+        return s.to_string();
+    }
+    let mut t = String::new();
+    let budget = w - text_width("…", size);
+    let mut used = 0.0;
+    for c in s.chars() {
+        used += char_width(c) * size;
+        if used > budget {
+            break;
+        }
+        t.push(c);
+    }
+    t.push('…');
+    t
 }
 
 /// One bar of a bar chart.
@@ -81,8 +126,8 @@ pub struct Bar {
 
 /// Horizontal bars, one per item, labelled, with the value's text after the bar.
 pub fn hbars(name: &str, title: &str, bars: &[Bar], width: f64) -> String {
-    let label_w = 190.0;
-    let text_w = 110.0;
+    let label_w = fit(bars.iter().map(|b| &b.label), 12.0, 10.0, 60.0, width * 0.4);
+    let text_w = fit(bars.iter().map(|b| &b.text), 12.0, 10.0, 40.0, width * 0.3);
     let row = 24.0;
     let h = row * bars.len().max(1) as f64 + 12.0;
     let max = bars.iter().map(|b| b.value).fold(0.0, f64::max);
@@ -98,7 +143,7 @@ pub fn hbars(name: &str, title: &str, bars: &[Bar], width: f64) -> String {
             "end",
             12.0,
             INK,
-            &clip(&b.label, 28),
+            &clip_to(&b.label, 12.0, label_w - 10.0),
         );
         rect(
             &mut s,
@@ -132,10 +177,11 @@ pub fn stacked(
     parts: &[(String, String)],
     width: f64,
 ) -> String {
-    let label_w = 150.0;
+    let label_w = fit(rows.iter().map(|r| &r.0), 12.0, 10.0, 60.0, width * 0.3);
     let row = 30.0;
     let area = width - label_w - 20.0;
-    let legend_cols = ((width - 20.0) / 190.0).floor().max(1.0) as usize;
+    let legend_w = fit(parts.iter().map(|p| &p.0), 11.0, 24.0, 120.0, width - 20.0);
+    let legend_cols = ((width - 20.0) / legend_w).floor().max(1.0) as usize;
     let legend_rows = parts.len().div_ceil(legend_cols);
     let top = 6.0;
     let h = top + row * rows.len() as f64 + 10.0 + 20.0 * legend_rows as f64;
@@ -149,7 +195,7 @@ pub fn stacked(
             "end",
             12.0,
             INK,
-            &clip(label, 20),
+            &clip_to(label, 12.0, label_w - 10.0),
         );
         let total: f64 = shares.iter().sum();
         let mut x = label_w;
@@ -181,7 +227,7 @@ pub fn stacked(
     }
     let ly = top + row * rows.len() as f64 + 10.0;
     for (j, (pname, color)) in parts.iter().enumerate() {
-        let x = 10.0 + (j % legend_cols) as f64 * 190.0;
+        let x = 10.0 + (j % legend_cols) as f64 * legend_w;
         let y = ly + (j / legend_cols) as f64 * 20.0;
         rect(&mut s, x, y + 3.0, 12.0, 12.0, color, pname);
         text(
@@ -191,7 +237,7 @@ pub fn stacked(
             "start",
             11.0,
             INK,
-            &clip(pname, 26),
+            &clip_to(pname, 11.0, legend_w - 24.0),
         );
     }
     s.push_str("</svg>");
@@ -202,20 +248,36 @@ pub fn stacked(
 pub struct Step {
     pub label: String,
     pub value: f64,
-    /// e.g. the count and the conversion from the previous step.
+    /// The count and the conversion from the previous step, e.g. "182 · 45.3% of previous".
     pub text: String,
+    /// A second, smaller line, e.g. the share of the first step ("" for none).
+    pub detail: String,
 }
 
-/// A funnel: centred bars whose widths follow the counts.
+/// A funnel: bars centred on one axis whose widths follow the counts (the steps are nested
+/// sets, so each bar is within the one above), the step's name on the left and its figures
+/// on the right.
 pub fn funnel(name: &str, title: &str, steps: &[Step], width: f64) -> String {
-    let label_w = 170.0;
-    let row = 40.0;
-    let h = row * steps.len().max(1) as f64 + 10.0;
-    let area = width - label_w - 10.0;
+    let label_w = fit(
+        steps.iter().map(|s| &s.label),
+        12.0,
+        10.0,
+        60.0,
+        width * 0.3,
+    );
+    // the wider of each step's two lines
+    let text_w = steps
+        .iter()
+        .map(|s| text_width(&s.text, 12.0).max(text_width(&s.detail, 10.0)) + 12.0)
+        .fold(60.0, f64::max)
+        .min(width * 0.45);
+    let row = 42.0;
+    let h = row * steps.len().max(1) as f64 + 8.0;
+    let area = (width - label_w - text_w - 10.0).max(60.0);
     let max = steps.iter().map(|b| b.value).fold(0.0, f64::max);
     let mut s = open(name, title, width, h);
     for (i, st) in steps.iter().enumerate() {
-        let y = 5.0 + i as f64 * row;
+        let y = 4.0 + i as f64 * row;
         let w = if max > 0.0 {
             area * st.value / max
         } else {
@@ -225,35 +287,43 @@ pub fn funnel(name: &str, title: &str, steps: &[Step], width: f64) -> String {
         text(
             &mut s,
             label_w - 8.0,
-            y + 24.0,
+            y + 25.0,
             "end",
             12.0,
             INK,
-            &clip(&st.label, 24),
+            &clip_to(&st.label, 12.0, label_w - 10.0),
         );
         rect(
             &mut s,
             x,
             y + 4.0,
-            w,
+            w.max(1.0),
             row - 8.0,
             PALETTE[i % PALETTE.len()],
-            &format!("{}: {}", st.label, st.text),
+            &format!("{}: {} {}", st.label, st.text, st.detail),
         );
-        let inside = w > 150.0;
+        let tx = label_w + area + 10.0;
+        let single = st.detail.is_empty();
         text(
             &mut s,
-            if inside {
-                label_w + area / 2.0
-            } else {
-                x + w + 6.0
-            },
-            y + 24.0,
-            if inside { "middle" } else { "start" },
+            tx,
+            if single { y + 25.0 } else { y + 19.0 },
+            "start",
             12.0,
-            if inside { "#fff" } else { INK },
-            &st.text,
+            INK,
+            &clip_to(&st.text, 12.0, text_w - 12.0),
         );
+        if !single {
+            text(
+                &mut s,
+                tx,
+                y + 33.0,
+                "start",
+                10.0,
+                "#666",
+                &clip_to(&st.detail, 10.0, text_w - 12.0),
+            );
+        }
     }
     s.push_str("</svg>");
     s
@@ -285,7 +355,7 @@ pub fn heatmap(
     cell_w: f64,
     cell_h: f64,
 ) -> String {
-    let label_w = 90.0;
+    let label_w = fit(row_labels, 11.0, 12.0, 40.0, 300.0);
     let top = 22.0;
     let w = label_w + cell_w * col_labels.len() as f64 + 10.0;
     let h = top + cell_h * row_labels.len() as f64 + 6.0;
@@ -380,12 +450,19 @@ pub fn lines(
     width: f64,
     height: f64,
 ) -> String {
-    let left = 62.0;
     let right = 12.0;
     let top = 24.0;
     let bottom = 22.0;
     let mut s = open(name, title, width, height);
-    text(&mut s, 4.0, 14.0, "start", 12.0, INK, &clip(title, 60));
+    text(
+        &mut s,
+        4.0,
+        14.0,
+        "start",
+        12.0,
+        INK,
+        &clip_to(title, 12.0, width - 8.0),
+    );
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
     for v in series.iter().flat_map(|s| s.values.iter().flatten()) {
@@ -409,13 +486,21 @@ pub fn lines(
         s.push_str("</svg>");
         return s;
     }
-    // Rates and counts read best from zero.
+    // Rates and counts read best from zero; the axis ends on round numbers.
     if lo > 0.0 {
         lo = 0.0;
+    }
+    hi = nice_up(hi);
+    if lo < 0.0 {
+        lo = -nice_up(-lo);
     }
     if hi <= lo {
         hi = lo + 1.0;
     }
+    let ticks_y: Vec<f64> = (0..=2).map(|k| lo + (hi - lo) * k as f64 / 2.0).collect();
+    let tick_labels: Vec<String> = ticks_y.iter().map(|v| fmt(*v)).collect();
+    // The left margin holds the longest tick label (they are right-aligned against the axis).
+    let left = fit(&tick_labels, 10.0, 8.0, 24.0, width * 0.4);
     let pw = width - left - right;
     let ph = height - top - bottom;
     let n = x_labels.len().max(1);
@@ -427,15 +512,14 @@ pub fn lines(
         }
     };
     let y_at = |v: f64| top + ph * (1.0 - (v - lo) / (hi - lo));
-    for k in 0..=2 {
-        let v = lo + (hi - lo) * k as f64 / 2.0;
-        let y = y_at(v);
+    for (v, label) in ticks_y.iter().zip(&tick_labels) {
+        let y = y_at(*v);
         let _ = write!(
             s,
-            "<line x1=\"{left}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"{GRID}\"/>",
+            "<line x1=\"{left:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"{GRID}\"/>",
             left + pw
         );
-        text(&mut s, left - 4.0, y + 4.0, "end", 10.0, "#666", &fmt(v));
+        text(&mut s, left - 4.0, y + 4.0, "end", 10.0, "#666", label);
     }
     let ticks: Vec<usize> = if n <= 4 {
         (0..n).collect()
@@ -458,7 +542,7 @@ pub fn lines(
         let y = y_at(*r);
         let _ = write!(
             s,
-            "<line x1=\"{left}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"{BAD}\" stroke-dasharray=\"5 4\"><title>{}</title></line>",
+            "<line x1=\"{left:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"{BAD}\" stroke-dasharray=\"5 4\"><title>{}</title></line>",
             left + pw,
             esc(label)
         );
@@ -508,6 +592,28 @@ pub fn lines(
     s
 }
 
+/// The smallest round number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k) at least `x` (0 for
+/// x ≤ 0).
+pub fn nice_up(x: f64) -> f64 {
+    if x <= 0.0 || !x.is_finite() {
+        return 0.0;
+    }
+    let k = x.log10().floor() as i32;
+    // (dividing by 10^-k keeps 0.6 exactly 0.6, where multiplying by 0.1 would not)
+    let scale = |n: f64| {
+        if k >= 0 {
+            n * 10f64.powi(k)
+        } else {
+            n / 10f64.powi(-k)
+        }
+    };
+    [1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
+        .into_iter()
+        .map(scale)
+        .find(|n| *n >= x * (1.0 - 1e-12))
+        .unwrap_or(scale(10.0))
+}
+
 /// One row of a bullet chart: baseline, actual and target of one metric in one period.
 pub struct Bullet {
     pub label: String,
@@ -521,8 +627,14 @@ pub struct Bullet {
 /// Bullet rows: a grey bar for the baseline, a coloured bar for the actual (green: met, red:
 /// not met, grey: not yet known) and a black tick at the target; each row on its own scale.
 pub fn bullets(name: &str, title: &str, rows: &[Bullet], width: f64) -> String {
-    let label_w = 260.0;
-    let text_w = 250.0;
+    let label_w = fit(
+        rows.iter().map(|b| &b.label),
+        11.0,
+        10.0,
+        60.0,
+        width * 0.35,
+    );
+    let text_w = fit(rows.iter().map(|b| &b.text), 11.0, 12.0, 40.0, width * 0.3);
     let row = 28.0;
     let h = row * rows.len().max(1) as f64 + 8.0;
     let area = (width - label_w - text_w).max(60.0);
@@ -548,7 +660,7 @@ pub fn bullets(name: &str, title: &str, rows: &[Bullet], width: f64) -> String {
             "end",
             11.0,
             INK,
-            &clip(&b.label, 40),
+            &clip_to(&b.label, 11.0, label_w - 10.0),
         );
         rect(&mut s, label_w, y + 4.0, area, row - 8.0, "#f4f4f4", "");
         if let Some(v) = b.baseline {
@@ -600,50 +712,83 @@ pub fn bullets(name: &str, title: &str, rows: &[Bullet], width: f64) -> String {
     s
 }
 
-/// One row of a timeline: label, (start, end) in days if known, tooltip / text.
-pub type Span = (String, Option<(f64, f64)>, String);
+/// One row of a timeline.
+pub struct Span {
+    pub label: String,
+    /// The first and last date, in days on the chart's scale (None: no data).
+    pub range: Option<(f64, f64)>,
+    /// Drawn lighter after the range up to this day (memberships: their ends after the last
+    /// start).
+    pub extends_to: Option<f64>,
+    /// The tooltip, or the text written where there is no data.
+    pub tip: String,
+}
 
 /// A timeline: one bar per row from its start to its end (days on a common scale), with the
-/// scale's first and last date written under it.
+/// scale's first and last date written under it, and a dashed line at `marker` (the as-of
+/// date) labelled with its text.
 pub fn timeline(
     name: &str,
     title: &str,
     rows: &[Span],
     range: (f64, f64),
     range_labels: (&str, &str),
+    marker: Option<(f64, &str)>,
     width: f64,
 ) -> String {
-    let label_w = 120.0;
+    let label_w = fit(rows.iter().map(|r| &r.label), 12.0, 10.0, 60.0, width * 0.3);
     let row = 24.0;
-    let h = row * rows.len().max(1) as f64 + 26.0;
+    let top = if marker.is_some() { 16.0 } else { 4.0 };
+    let h = top + row * rows.len().max(1) as f64 + 22.0;
     let area = width - label_w - 20.0;
     let (lo, hi) = range;
     let span = (hi - lo).max(1.0);
+    let x_at = |d: f64| label_w + area * (d - lo) / span;
     let mut s = open(name, title, width, h);
-    for (i, (label, span_days, tip)) in rows.iter().enumerate() {
-        let y = 4.0 + i as f64 * row;
-        text(&mut s, label_w - 8.0, y + 16.0, "end", 12.0, INK, label);
-        match span_days {
+    for (i, r) in rows.iter().enumerate() {
+        let y = top + i as f64 * row;
+        text(
+            &mut s,
+            label_w - 8.0,
+            y + 16.0,
+            "end",
+            12.0,
+            INK,
+            &clip_to(&r.label, 12.0, label_w - 10.0),
+        );
+        let color = PALETTE[i % PALETTE.len()];
+        match r.range {
             Some((a, b)) => {
-                let x = label_w + area * (a - lo) / span;
-                let w = (area * (b - a) / span).max(2.0);
-                rect(
-                    &mut s,
-                    x,
-                    y + 4.0,
-                    w,
-                    row - 8.0,
-                    PALETTE[i % PALETTE.len()],
-                    tip,
-                );
+                let x = x_at(a);
+                let w = (x_at(b) - x).max(2.0);
+                rect(&mut s, x, y + 4.0, w, row - 8.0, color, &r.tip);
+                if let Some(e) = r.extends_to.filter(|e| *e > b) {
+                    let _ = write!(
+                        s,
+                        "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{color}\" fill-opacity=\"0.3\"><title>{}</title></rect>",
+                        x + w,
+                        y + 4.0,
+                        (x_at(e) - x - w).max(0.0),
+                        row - 8.0,
+                        esc(&r.tip)
+                    );
+                }
             }
-            None => text(&mut s, label_w + 4.0, y + 16.0, "start", 11.0, "#999", tip),
+            None => text(
+                &mut s,
+                label_w + 4.0,
+                y + 16.0,
+                "start",
+                11.0,
+                "#999",
+                &clip_to(&r.tip, 11.0, area - 8.0),
+            ),
         }
     }
-    let y = 4.0 + rows.len() as f64 * row;
+    let y = top + rows.len() as f64 * row;
     let _ = write!(
         s,
-        "<line x1=\"{label_w}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"{GRID}\"/>",
+        "<line x1=\"{label_w:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"{GRID}\"/>",
         label_w + area
     );
     text(
@@ -664,8 +809,69 @@ pub fn timeline(
         "#666",
         range_labels.1,
     );
+    if let Some((d, label)) = marker {
+        let x = x_at(d);
+        let _ = write!(
+            s,
+            "<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{y:.1}\" stroke=\"{BAD}\" stroke-dasharray=\"4 3\"/>",
+            top - 2.0
+        );
+        // the label beside the line, on the side with room
+        let w = text_width(label, 10.0);
+        let (tx, anchor) = if x + 4.0 + w <= width - 2.0 {
+            (x + 4.0, "start")
+        } else {
+            (x - 4.0, "end")
+        };
+        text(&mut s, tx, top - 4.0, anchor, 10.0, BAD, label);
+    }
     s.push_str("</svg>");
     s
+}
+
+/// The texts of one chart (an `<svg>` as these functions write it) that would run out of its
+/// viewBox horizontally by the estimate of `text_width`: each as "text (from..to, width W)".
+/// For tests: the browser test measures the real extents.
+pub fn text_overflows(svg: &str) -> Vec<String> {
+    fn attr(tag: &str, name: &str) -> Option<String> {
+        let k = format!(" {name}=\"");
+        let i = tag.find(&k)? + k.len();
+        Some(tag[i..i + tag[i..].find('"')?].to_string())
+    }
+    fn unesc(s: &str) -> String {
+        s.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&")
+    }
+    let Some(w) = attr(svg, "viewBox").and_then(|v| v.split(' ').nth(2)?.parse::<f64>().ok())
+    else {
+        return vec!["no viewBox".into()];
+    };
+    let mut out = vec![];
+    for part in svg.split("<text ").skip(1) {
+        let Some(end) = part.find('>') else { continue };
+        let tag = format!(" {}", &part[..end]);
+        let Some(close) = part.find("</text>") else {
+            continue;
+        };
+        let t = unesc(&part[end + 1..close]);
+        let x: f64 = attr(&tag, "x").and_then(|v| v.parse().ok()).unwrap_or(0.0);
+        let size: f64 = attr(&tag, "font-size")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(12.0);
+        let tw = text_width(&t, size);
+        let (a, b) = match attr(&tag, "text-anchor").as_deref() {
+            Some("end") => (x - tw, x),
+            Some("middle") => (x - tw / 2.0, x + tw / 2.0),
+            _ => (x, x + tw),
+        };
+        if a < -0.5 || b > w + 0.5 {
+            out.push(format!("{t:?} ({a:.0}..{b:.0}, width {w:.0})"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -705,5 +911,100 @@ mod tests {
         assert_eq!(l.matches('M').count(), 2, "{l}");
         assert_eq!(heat(0.0), "#f7fbff");
         assert_eq!(heat(1.0), "#084594");
+    }
+
+    #[test]
+    fn money_axis_labels_fit_the_left_margin() {
+        // The revenue of a large club, its ticks written with kopecks (the longest label the
+        // axis can get): the margin is sized from the labels, none runs out on the left.
+        let l = lines(
+            "trend-revenue",
+            "Выручка",
+            &["2026-01".into(), "2026-02".into(), "2026-03".into()],
+            &[Series {
+                label: "Выручка".into(),
+                values: vec![Some(2_900_000.0), Some(3_473_472.0), Some(3_100_000.0)],
+                color: PALETTE[0].into(),
+            }],
+            None,
+            &|v| format!("{:.2}", v).replace('.', ","),
+            360.0,
+            170.0,
+        );
+        assert!(
+            text_overflows(&l).is_empty(),
+            "{:?}\n{l}",
+            text_overflows(&l)
+        );
+        // The axis ends on a round number: 4 000 000, 2 000 000, 0.
+        assert!(l.contains(">4000000,00</text>"), "{l}");
+    }
+
+    #[test]
+    fn long_labels_stay_inside_every_chart() {
+        let long = "Очень длинное название этапа жизненного цикла клиента".to_string();
+        let bars = [Bar {
+            label: long.clone(),
+            value: 12345.0,
+            text: "12 345 · 100,0 %".into(),
+            color: PALETTE[0].into(),
+        }];
+        let h = hbars("b", "t", &bars, 620.0);
+        assert!(text_overflows(&h).is_empty(), "{:?}", text_overflows(&h));
+        let st = stacked(
+            "s",
+            "t",
+            &[(long.clone(), vec![0.5, 0.5])],
+            &[
+                (long.clone(), PALETTE[0].into()),
+                ("b".into(), PALETTE[1].into()),
+            ],
+            620.0,
+        );
+        assert!(text_overflows(&st).is_empty(), "{:?}", text_overflows(&st));
+        let f = funnel(
+            "f",
+            "t",
+            &[
+                Step {
+                    label: "Регистрация".into(),
+                    value: 400.0,
+                    text: "400".into(),
+                    detail: String::new(),
+                },
+                Step {
+                    label: long.clone(),
+                    value: 201.0,
+                    text: "201 · 50,3 % от предыдущего шага".into(),
+                    detail: "50,3 % от зарегистрированных".into(),
+                },
+            ],
+            620.0,
+        );
+        assert!(text_overflows(&f).is_empty(), "{:?}", text_overflows(&f));
+        let tl = timeline(
+            "c",
+            "t",
+            &[Span {
+                label: "memberships".into(),
+                range: Some((0.0, 300.0)),
+                extends_to: Some(400.0),
+                tip: "x".into(),
+            }],
+            (0.0, 400.0),
+            ("2025-01-01", "2026-02-05"),
+            Some((400.0, "D = 2026-02-05")),
+            620.0,
+        );
+        assert!(text_overflows(&tl).is_empty(), "{:?}", text_overflows(&tl));
+    }
+
+    #[test]
+    fn nice_axis_ends() {
+        assert_eq!(nice_up(3_473_472.0), 4_000_000.0);
+        assert_eq!(nice_up(0.53), 0.6);
+        assert_eq!(nice_up(1.0), 1.0);
+        assert_eq!(nice_up(0.0), 0.0);
+        assert_eq!(nice_up(11.0), 12.0);
     }
 }

@@ -502,6 +502,11 @@ async fn dispatch(cli: Cli) -> std::result::Result<(), Fail> {
                         as_of: m.as_of,
                         created_at: m.created_at.clone(),
                         export_id: m.export_id.clone(),
+                        branch_suppressed: m
+                            .sources
+                            .iter()
+                            .filter_map(|s| s.suppressed_values.get("branch"))
+                            .sum(),
                     }
                 })
                 .collect();

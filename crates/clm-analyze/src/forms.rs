@@ -2,35 +2,39 @@
 //! `quarterly`, each the §5.2 metrics of metrics.sql for that grain, one row per metric and
 //! one column per period, in one block per scope: `(all)` (the club) first, then each branch.
 //!
-//! Layout of a sheet (rows top to bottom; columns A, B, then one per period, oldest first):
+//! Layout of a sheet (rows top to bottom; columns A, B, then one per period, oldest first).
+//! Column A is for people (labels in the report's language), column B holds the keys a
+//! program reads (the column names of `clm-analyze run metrics`):
 //!
 //! ```text
-//! A                    B                                C ...
+//! A                           B                 C ...
 //! <title>
+//! <note> (the clients without a branch, if any; else blank)
+//! Показатель                  metric            2026-01     2026-02  ...  (period labels)
+//! Начало периода              period_start      2026-01-01  ...          (Excel dates)
+//! Конец периода               period_end        2026-01-31  ...          (Excel dates)
 //! (blank)
-//! branch               (all)                            <scope for people>
-//! metric               <"metric" for people>            2026-01   2026-02  ...   (period labels)
-//! period_start         <...>                            2026-01-01 ...
-//! period_end           <...>                            2026-01-31 ...
-//! renewal_rate         <label>                          0.61 ...   (one row per metric)
+//! Филиал: Все филиалы         branch            (all)                   (one block per scope)
+//! Доля продлений              renewal_rate      0.61 ...                (one row per metric)
 //! ...
 //! (blank)
-//! branch               Центральный                      ...        (the next scope)
+//! Филиал: Центральный         branch            Центральный             (the next scope)
 //! ...
-//! starter_delivery     <title>                                     (after the scopes)
-//! department           <"department">                   2026-01 ...
-//! <department>         <department>                     0.85 ...   (done / due)
+//! <starter delivery title>    starter_delivery                          (after the scopes)
+//! <department>                <department>      0.85 ...                (done / due)
 //! ```
 //!
-//! Values are the numbers `clm-analyze run metrics --grain G` gives (rates as fractions,
-//! formatted as percentages); an empty cell is an empty value. Period labels: `2026-10`
-//! (month), `2026-W43` (ISO week), `2026-Q3` (quarter).
+//! Rows 3–5 (period labels and dates) repeat at the top of every printed page; pages are
+//! landscape, one page wide. The clients without a branch (`(none)`) have no block: they count
+//! in `(all)` (the note says how many). Values are the numbers `clm-analyze run metrics
+//! --grain G` gives (rates as fractions, formatted as percentages); an empty cell is an empty
+//! value. Period labels: `2026-10` (month), `2026-W43` (ISO week), `2026-Q3` (quarter).
 
 use std::path::Path;
 
 use anyhow::Result;
 use chrono::{Datelike, NaiveDate};
-use rust_xlsxwriter::{Format, Workbook, Worksheet};
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet};
 
 use crate::frame::{Frame, Val};
 use crate::i18n::{kind_of, Kind, Messages};
@@ -76,6 +80,8 @@ pub type GrainData<'a> = (
 
 struct Formats {
     bold: Format,
+    key: Format,
+    date: Format,
     title: Format,
     percent: Format,
     money: Format,
@@ -83,18 +89,24 @@ struct Formats {
     number: Format,
 }
 
+/// The first row of the scope blocks (rows above: title, note, period labels and dates).
+const FIRST_BLOCK_ROW: u32 = 6;
+
 /// Writes forms.xlsx from the metrics and starter-delivery outputs of each grain
 /// (`metrics[grain] = (metrics, starter_delivery)`; a grain without data gets an empty sheet
-/// saying why).
+/// saying why). `note` goes under the title of every sheet (the clients without a branch).
 pub fn write(
     path: &Path,
     msgs: &Messages,
     as_of: NaiveDate,
     metrics: &[GrainData<'_>],
+    note: Option<&str>,
 ) -> Result<()> {
     let mut wb = Workbook::new();
     let f = Formats {
         bold: Format::new().set_bold(),
+        key: Format::new().set_font_color("#777777").set_font_size(9),
+        date: Format::new().set_num_format("yyyy-mm-dd"),
         title: Format::new().set_bold().set_font_size(14),
         percent: Format::new().set_num_format("0.0%"),
         money: Format::new().set_num_format("#,##0.00"),
@@ -104,10 +116,17 @@ pub fn write(
     for (sheet, grain) in SHEETS {
         let ws = wb.add_worksheet();
         ws.set_name(sheet)?;
-        ws.set_column_width(0, 26)?;
-        ws.set_column_width(1, 44)?;
+        ws.set_column_width(0, 44)?;
+        ws.set_column_width(1, 24)?;
+        // Printed: landscape, one page wide, the period rows on every page.
+        ws.set_landscape();
+        ws.set_print_fit_to_pages(1, 0);
+        ws.set_repeat_rows(2, 4)?;
         let title = format!("{} — {}", msgs.t(&format!("forms.title_{grain}")), as_of);
         ws.write_string_with_format(0, 0, &title, &f.title)?;
+        if let Some(n) = note {
+            ws.write_string(1, 0, n)?;
+        }
         let Some((_, data, why)) = metrics.iter().find(|(g, _, _)| *g == grain) else {
             continue;
         };
@@ -119,6 +138,20 @@ pub fn write(
         }
     }
     wb.save(path)?;
+    Ok(())
+}
+
+/// An ISO date text as an Excel date (None: not a date).
+fn excel_date(s: &str) -> Option<ExcelDateTime> {
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8).ok()
+}
+
+fn write_date(ws: &mut Worksheet, r: u32, c: u16, s: &str, f: &Formats) -> Result<()> {
+    match excel_date(s) {
+        Some(d) => ws.write_date_with_format(r, c, &d, &f.date)?,
+        None => ws.write_string(r, c, s)?,
+    };
     Ok(())
 }
 
@@ -158,36 +191,36 @@ fn write_sheet(
     for j in 0..periods.len() {
         ws.set_column_width(2 + j as u16, 12)?;
     }
-    ws.set_freeze_panes(0, 2)?;
+    ws.set_freeze_panes(FIRST_BLOCK_ROW - 1, 2)?;
+    // The period rows, once for every block below.
+    ws.write_string_with_format(2, 0, msgs.t("figure"), &f.bold)?;
+    ws.write_string_with_format(2, 1, "metric", &f.key)?;
+    ws.write_string(3, 0, msgs.t("forms.period_start"))?;
+    ws.write_string_with_format(3, 1, "period_start", &f.key)?;
+    ws.write_string(4, 0, msgs.t("forms.period_end"))?;
+    ws.write_string_with_format(4, 1, "period_end", &f.key)?;
+    for (j, (p, e)) in periods.iter().zip(&ends).enumerate() {
+        let c = 2 + j as u16;
+        ws.write_string_with_format(2, c, period_label(grain, p), &f.bold)?;
+        write_date(ws, 3, c, p, f)?;
+        write_date(ws, 4, c, e, f)?;
+    }
     let metrics = metric_columns(m);
-    let mut r: u32 = 2;
-    for scope in m.distinct("branch") {
-        ws.write_string_with_format(r, 0, "branch", &f.bold)?;
-        ws.write_string_with_format(r, 1, &scope, &f.bold)?;
-        ws.write_string_with_format(r, 2, msgs.scope(&scope), &f.bold)?;
-        r += 1;
-        ws.write_string_with_format(r, 0, "metric", &f.bold)?;
-        ws.write_string_with_format(r, 1, msgs.t("figure"), &f.bold)?;
-        for (j, p) in periods.iter().enumerate() {
-            ws.write_string_with_format(r, 2 + j as u16, period_label(grain, p), &f.bold)?;
-        }
-        r += 1;
-        ws.write_string(r, 0, "period_start")?;
-        ws.write_string(r, 1, msgs.t("forms.period_start"))?;
-        for (j, p) in periods.iter().enumerate() {
-            ws.write_string(r, 2 + j as u16, p)?;
-        }
-        r += 1;
-        ws.write_string(r, 0, "period_end")?;
-        ws.write_string(r, 1, msgs.t("forms.period_end"))?;
-        for (j, p) in ends.iter().enumerate() {
-            ws.write_string(r, 2 + j as u16, p)?;
-        }
+    let mut r: u32 = FIRST_BLOCK_ROW;
+    for scope in m
+        .distinct("branch")
+        .into_iter()
+        .filter(|b| b != crate::report::NO_BRANCH)
+    {
+        let head = format!("{}: {}", msgs.t("branch"), msgs.scope(&scope));
+        ws.write_string_with_format(r, 0, &head, &f.bold)?;
+        ws.write_string_with_format(r, 1, "branch", &f.key)?;
+        ws.write_string_with_format(r, 2, &scope, &f.key)?;
         r += 1;
         let rows: Vec<&Vec<Val>> = m.rows_where("branch", &scope).collect();
         for metric in &metrics {
-            ws.write_string(r, 0, metric)?;
-            ws.write_string(r, 1, msgs.label("metric", metric))?;
+            ws.write_string(r, 0, msgs.label("metric", metric))?;
+            ws.write_string_with_format(r, 1, metric, &f.key)?;
             for (j, p) in periods.iter().enumerate() {
                 if let Some(row) = rows
                     .iter()
@@ -201,18 +234,12 @@ fn write_sheet(
         r += 1;
     }
     if let Some(sd) = sd {
-        ws.write_string_with_format(r, 0, "starter_delivery", &f.bold)?;
-        ws.write_string_with_format(r, 1, msgs.t("forms.starter_delivery"), &f.bold)?;
-        r += 1;
-        ws.write_string_with_format(r, 0, "department", &f.bold)?;
-        ws.write_string_with_format(r, 1, msgs.t("forms.department"), &f.bold)?;
-        for (j, p) in periods.iter().enumerate() {
-            ws.write_string_with_format(r, 2 + j as u16, period_label(grain, p), &f.bold)?;
-        }
+        ws.write_string_with_format(r, 0, msgs.t("forms.starter_delivery"), &f.bold)?;
+        ws.write_string_with_format(r, 1, "starter_delivery", &f.key)?;
         r += 1;
         for dept in sd.distinct("department") {
-            ws.write_string(r, 0, &dept)?;
-            ws.write_string(r, 1, msgs.scope(&dept))?;
+            ws.write_string(r, 0, msgs.scope(&dept))?;
+            ws.write_string_with_format(r, 1, &dept, &f.key)?;
             for (j, p) in periods.iter().enumerate() {
                 if let Some(row) = sd
                     .rows_where("department", &dept)

@@ -166,6 +166,16 @@ impl Messages {
         }
     }
 
+    /// A share in [0, 1] as a whole percentage.
+    pub fn pct0(&self, x: f64) -> String {
+        let n = self.num(x * 100.0, 0);
+        if self.ru() {
+            format!("{n}\u{a0}%")
+        } else {
+            format!("{n}%")
+        }
+    }
+
     /// A figure as `kind` says.
     pub fn fmt(&self, kind: Kind, x: f64) -> String {
         match kind {
@@ -226,6 +236,7 @@ mod tests {
         assert_eq!(en.num(-0.001, 1), "0.0");
         assert_eq!(en.pct(0.5321), "53.2%");
         assert_eq!(ru.pct(0.5321), "53,2\u{a0}%");
+        assert_eq!(ru.pct0(0.5361), "54\u{a0}%");
         assert_eq!(kind_of("renewal_rate"), Kind::Percent);
         assert_eq!(kind_of("m07"), Kind::Percent);
         assert_eq!(kind_of("revenue"), Kind::Money);

@@ -166,6 +166,10 @@ pub struct ReportSpec {
     /// last complete month.
     #[serde(default)]
     pub summary_metrics: Vec<String>,
+    /// The currency of the money figures, as the report writes it beside them (`₽`, `RUB`;
+    /// empty: none).
+    #[serde(default)]
+    pub currency: String,
 }
 
 impl Default for ReportSpec {
@@ -173,6 +177,7 @@ impl Default for ReportSpec {
         ReportSpec {
             sections: REPORT_SECTIONS.iter().map(|(s, _)| s.to_string()).collect(),
             summary_metrics: vec![],
+            currency: String::new(),
         }
     }
 }

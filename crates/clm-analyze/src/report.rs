@@ -34,6 +34,52 @@ pub struct BundleInfo {
     pub as_of: NaiveDate,
     pub created_at: String,
     pub export_id: String,
+    /// Clients whose branch the export suppressed for k-anonymity (the manifest's
+    /// `suppressed_values.branch`).
+    pub branch_suppressed: u64,
+}
+
+/// The branch scope of the clients without a branch (empty in the export, or suppressed for
+/// k-anonymity): the report counts them in `(all)` only and says so once.
+pub const NO_BRANCH: &str = "(none)";
+
+/// A text cell as the report's CSV files write it: a cell that a spreadsheet would read as a
+/// formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`
+/// (CWE-1236). Numbers are written as numbers and never pass through here.
+pub fn csv_cell_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+/// A frame as the report's CSV: header line; nulls empty; text cells through `csv_cell_text`;
+/// quoted where needed.
+pub fn frame_csv(f: &Frame) -> String {
+    fn field(c: &str) -> String {
+        if c.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", c.replace('"', "\"\""))
+        } else {
+            c.to_string()
+        }
+    }
+    let mut s = String::new();
+    let header: Vec<String> = f.columns.iter().map(|c| field(&csv_cell_text(c))).collect();
+    s.push_str(&header.join(","));
+    s.push('\n');
+    for r in &f.rows {
+        let cells: Vec<String> = r
+            .iter()
+            .map(|v| match v {
+                Val::Text(t) => field(&csv_cell_text(t)),
+                other => field(&other.text()),
+            })
+            .collect();
+        s.push_str(&cells.join(","));
+        s.push('\n');
+    }
+    s
 }
 
 /// What the report is made of.
@@ -164,6 +210,9 @@ pub async fn gather(engine: &Engine, opts: &ReportOptions<'_>) -> Result<Gathere
     Ok(g)
 }
 
+/// Tables of more columns than this are laid out as wide (`<div class="table wide">`).
+const WIDE_TABLE_COLUMNS: usize = 5;
+
 /// A table as shown: headers, cells (text and whether numeric), and the CSV file beside it.
 struct Table {
     headers: Vec<String>,
@@ -186,7 +235,13 @@ impl Table {
     }
 
     fn html(&self, msgs: &Messages) -> String {
-        let mut s = String::from("<div class=\"table\"><table><thead><tr>");
+        // A table of many columns gets the card's whole width, a smaller font, and scrolls
+        // within the card if it still does not fit (printed: see CSS).
+        let mut s = if self.headers.len() > WIDE_TABLE_COLUMNS {
+            String::from("<div class=\"table wide\"><table><thead><tr>")
+        } else {
+            String::from("<div class=\"table\"><table><thead><tr>")
+        };
         for h in &self.headers {
             let _ = write!(s, "<th>{}</th>", esc(h));
         }
@@ -215,6 +270,53 @@ impl Table {
         s.push_str("</div>");
         s
     }
+}
+
+/// The sentence on the clients without a branch (`(none)` in the stages): how many, why, and
+/// that they count in the total only (None: every client has a branch).
+fn no_branch_text(g: &Gathered, opts: &ReportOptions<'_>, msgs: &Messages) -> Option<String> {
+    let st = g.frame("segmentation.stages")?;
+    let r = st.rows_where("branch", NO_BRANCH).next()?;
+    let n = st.get(r, "base").num()? as u64;
+    if n == 0 {
+        return None;
+    }
+    let suppressed: u64 = opts.bundles.iter().map(|b| b.branch_suppressed).sum();
+    let why = if opts.bundles.is_empty() {
+        msgs.t("no_branch.why_unknown")
+    } else if suppressed >= n {
+        msgs.t("no_branch.why_suppressed")
+    } else if suppressed > 0 {
+        msgs.f(
+            "no_branch.why_some",
+            &[("m", &msgs.num(suppressed as f64, 0))],
+        )
+    } else {
+        msgs.t("no_branch.why_empty")
+    };
+    Some(msgs.f(
+        "no_branch.note",
+        &[("n", &msgs.num(n as f64, 0)), ("why", &why)],
+    ))
+}
+
+/// The decimals that write a tick step of `step` exactly (0 to 2).
+fn tick_decimals(step: f64) -> usize {
+    (0..=2)
+        .find(|d| {
+            let x = step * 10f64.powi(*d as i32);
+            (x - x.round()).abs() < 1e-6
+        })
+        .unwrap_or(2)
+}
+
+/// The branch scopes of an output as the report shows them: `(all)` and each branch, without
+/// `(none)` (see `Writer::no_branch_note`).
+fn shown_scopes(f: &Frame) -> Vec<String> {
+    f.distinct("branch")
+        .into_iter()
+        .filter(|b| b != NO_BRANCH)
+        .collect()
 }
 
 fn txt(s: impl Into<String>) -> (String, bool) {
@@ -251,6 +353,48 @@ impl Writer<'_> {
         }
     }
 
+    /// How a chart's value axis writes figures of `kind` ranging over `values`: the tick
+    /// formatter (as few decimals as the round ticks need; money without kopecks) and the
+    /// unit for the chart's title (thousands where the axis reaches 10 000, the profile's
+    /// currency for money).
+    fn axis(&self, kind: Kind, values: &[Option<f64>]) -> (Box<dyn Fn(f64) -> String>, String) {
+        let max = values.iter().flatten().fold(0.0_f64, |m, v| m.max(v.abs()));
+        let top = charts::nice_up(max);
+        let msgs = self.msgs.clone();
+        if kind == Kind::Percent {
+            let dec = tick_decimals(top * 100.0 / 2.0);
+            let sep = if msgs.lang == "ru" { "\u{a0}" } else { "" };
+            return (
+                Box::new(move |v| format!("{}{sep}%", msgs.num(v * 100.0, dec))),
+                String::new(),
+            );
+        }
+        let div = if top >= 10_000.0 { 1000.0 } else { 1.0 };
+        let dec = tick_decimals(top / div / 2.0);
+        let mut unit: Vec<String> = vec![];
+        if div > 1.0 {
+            unit.push(self.t("unit.thousands"));
+        }
+        let currency = &self.opts.profile.report.currency;
+        if kind == Kind::Money && !currency.is_empty() {
+            unit.push(currency.clone());
+        }
+        (
+            Box::new(move |v| msgs.num(v / div, dec)),
+            unit.join("\u{a0}"),
+        )
+    }
+
+    /// A money figure for people: whole units and the profile's currency (summary cards).
+    fn money(&self, x: f64) -> String {
+        let currency = &self.opts.profile.report.currency;
+        if currency.is_empty() {
+            self.msgs.num(x, 0)
+        } else {
+            format!("{}\u{a0}{currency}", self.msgs.num(x, 0))
+        }
+    }
+
     fn stage_color(&self, stage: &str) -> String {
         let i = self
             .opts
@@ -264,7 +408,7 @@ impl Writer<'_> {
 
     /// Writes a frame as CSV beside the page.
     fn csv(&mut self, file: &str, f: &Frame) {
-        self.files.push((file.to_string(), f.to_csv()));
+        self.files.push((file.to_string(), frame_csv(f)));
     }
 
     fn unavailable(&self, key: &str) -> Option<String> {
@@ -289,6 +433,55 @@ impl Writer<'_> {
 
     fn note(text: &str) -> String {
         format!("<p class=\"note\">{}</p>", esc(text))
+    }
+
+    /// The clients without a branch (the `(none)` scope of the stages), once, small, with the
+    /// reason: they count in `(all)` only ("" when every client has a branch).
+    fn no_branch_note(&self) -> String {
+        match no_branch_text(self.g, self.opts, &self.msgs) {
+            Some(t) => format!(
+                "<p class=\"note small\" data-note=\"no-branch\">{}</p>",
+                esc(&t)
+            ),
+            None => String::new(),
+        }
+    }
+
+    /// Why the coverage shows memberships past D: their dates are start dates, their ends run
+    /// further, and some may start after D (bought in advance).
+    fn memberships_note(&self, cv: &Frame) -> String {
+        let Some(r) = cv.rows_where("table_name", "memberships").next() else {
+            return String::new();
+        };
+        if cv.get(r, "rows").num().unwrap_or(0.0) == 0.0 {
+            return String::new();
+        }
+        let as_of = self.opts.as_of.to_string();
+        let mut text = self.msgs.f(
+            "coverage.memberships",
+            &[
+                ("as_of", &as_of),
+                ("first", &cv.get(r, "first_date").text()),
+                ("last", &cv.get(r, "last_date").text()),
+                ("end", &cv.get(r, "last_end_date").text()),
+                (
+                    "ending",
+                    &self.v("rows", cv.get(r, "rows_ending_after_as_of")),
+                ),
+            ],
+        );
+        let ahead = cv.get(r, "rows_after_as_of").num().unwrap_or(0.0);
+        if ahead > 0.0 {
+            text.push(' ');
+            text.push_str(&self.msgs.f(
+                "coverage.memberships_ahead",
+                &[("n", &self.msgs.num(ahead, 0)), ("as_of", &as_of)],
+            ));
+        }
+        format!(
+            "<p class=\"note\" data-note=\"memberships\">{}</p>",
+            esc(&text)
+        )
     }
 
     // ---- sections ----
@@ -322,10 +515,14 @@ impl Writer<'_> {
                     }
                     let v = m.get(last, metric);
                     if !v.is_null() {
+                        let value = match (kind_of(metric), v.num()) {
+                            (Kind::Money, Some(x)) => self.money(x),
+                            _ => self.v(metric, v),
+                        };
                         figures.push((
                             metric.to_string(),
                             format!("{} ({period})", self.msgs.label("metric", metric)),
-                            self.v(metric, v),
+                            value,
                         ));
                     }
                 }
@@ -373,7 +570,7 @@ impl Writer<'_> {
         };
         self.csv("stages.csv", &st);
         let p = self.opts.profile;
-        let scopes = st.distinct("branch");
+        let scopes = shown_scopes(&st);
         let stages = st.distinct("stage");
         let bars: Vec<Bar> = st
             .rows_where("branch", "(all)")
@@ -416,10 +613,10 @@ impl Writer<'_> {
             &parts,
             620.0,
         );
+        // One column per scope: clients · share of the scope's base.
         let mut headers = vec![self.t("stage")];
         for b in &scopes {
-            headers.push(format!("{}: {}", self.msgs.scope(b), self.t("clients")));
-            headers.push(format!("{}: {}", self.msgs.scope(b), self.t("share")));
+            headers.push(self.msgs.scope(b));
         }
         let mut table = Table::new(headers).csv("stages.csv");
         for s in &stages {
@@ -429,10 +626,13 @@ impl Writer<'_> {
                     .rows_where("branch", b)
                     .find(|r| st.get(r, "stage").text() == *s);
                 row.push(num(r
-                    .map(|r| self.v("clients", st.get(r, "clients")))
-                    .unwrap_or_default()));
-                row.push(num(r
-                    .map(|r| self.v("share", st.get(r, "share")))
+                    .map(|r| {
+                        format!(
+                            "{} · {}",
+                            self.v("clients", st.get(r, "clients")),
+                            self.v("share", st.get(r, "share"))
+                        )
+                    })
                     .unwrap_or_default()));
             }
             table.rows.push(row);
@@ -444,15 +644,15 @@ impl Writer<'_> {
                 .next()
                 .map(|r| self.v("base", st.get(r, "base")))
                 .unwrap_or_default();
-            base_row.push(num(base));
-            base_row.push(num(self.msgs.pct(1.0)));
+            base_row.push(num(format!("{base} · {}", self.msgs.pct(1.0))));
         }
         table.rows.push(base_row);
         let as_of = self.opts.as_of.to_string();
         let body = format!(
-            "{}{}",
+            "{}{}{}",
             Self::note(&self.msgs.f("stages.note", &[("as_of", &as_of)])),
             Self::pair(&format!("{chart}{by_branch}"), &table.html(&self.msgs)),
+            self.no_branch_note()
         );
         self.section("stages", &body)
     }
@@ -532,20 +732,42 @@ impl Writer<'_> {
         };
         self.csv("funnel.csv", &total);
         self.csv("funnel_periods.csv", &per);
+        let outcomes = self.g.frame("funnel.outcomes").cloned();
+        if let Some(o) = &outcomes {
+            self.csv("funnel_outcomes.csv", o);
+        }
         let all: Vec<&Vec<Val>> = total.rows_where("branch", "(all)").collect();
+        // Every bar says which denominator its percentages use.
         let steps: Vec<Step> = all
             .iter()
             .map(|r| {
                 let n = total.get(r, "clients").num().unwrap_or(0.0);
-                let conv = total.get(r, "conversion");
-                let text = match conv.num() {
-                    Some(c) => format!("{} · {}", self.msgs.num(n, 0), self.msgs.pct(c)),
-                    None => self.msgs.num(n, 0),
+                let conv = total.get(r, "conversion").num();
+                let reg = total.get(r, "share_of_registered").num();
+                let step_no = total.get(r, "step_no").num().unwrap_or(1.0);
+                let (text, detail) = if step_no <= 1.0 {
+                    (self.msgs.num(n, 0), String::new())
+                } else {
+                    (
+                        match conv {
+                            Some(c) => self.msgs.f(
+                                "funnel.bar_text",
+                                &[("n", &self.msgs.num(n, 0)), ("pct", &self.msgs.pct(c))],
+                            ),
+                            None => self.msgs.num(n, 0),
+                        },
+                        reg.map(|x| {
+                            self.msgs
+                                .f("funnel.bar_detail", &[("pct", &self.msgs.pct(x))])
+                        })
+                        .unwrap_or_default(),
+                    )
                 };
                 Step {
                     label: self.msgs.label("step", &total.get(r, "step").text()),
                     value: n,
                     text,
+                    detail,
                 }
             })
             .collect();
@@ -555,19 +777,25 @@ impl Writer<'_> {
             self.t("funnel.step"),
             self.t("clients"),
             self.t("funnel.conversion"),
+            self.t("funnel.share_of_registered"),
             self.t("funnel.loss"),
             self.t("funnel.median_days"),
+            self.t("funnel.reached"),
         ])
         .csv("funnel.csv");
-        for r in &total.rows {
-            table.rows.push(vec![
-                txt(self.msgs.scope(&total.get(r, "branch").text())),
-                txt(self.msgs.label("step", &total.get(r, "step").text())),
-                num(self.v("clients", total.get(r, "clients"))),
-                num(self.v("conversion", total.get(r, "conversion"))),
-                num(self.v("loss", total.get(r, "loss"))),
-                num(self.v("median_days", total.get(r, "median_days_from_previous"))),
-            ]);
+        for b in shown_scopes(&total) {
+            for r in total.rows_where("branch", &b) {
+                table.rows.push(vec![
+                    txt(self.msgs.scope(&b)),
+                    txt(self.msgs.label("step", &total.get(r, "step").text())),
+                    num(self.v("clients", total.get(r, "clients"))),
+                    num(self.v("conversion", total.get(r, "conversion"))),
+                    num(self.v("share", total.get(r, "share_of_registered"))),
+                    num(self.v("loss", total.get(r, "loss"))),
+                    num(self.v("median_days", total.get(r, "median_days_from_previous"))),
+                    num(self.v("clients", total.get(r, "reached"))),
+                ]);
+            }
         }
         let (from, to) = all
             .first()
@@ -579,8 +807,27 @@ impl Writer<'_> {
             })
             .unwrap_or_default();
         let as_of = self.opts.as_of.to_string();
+        // The outcome beside the funnel (not a step): archived clients of the registered.
+        let mut outcome = String::new();
+        if let Some(o) = &outcomes {
+            if let Some(r) = o.rows.iter().find(|r| {
+                o.get(r, "total").bool() == Some(true) && o.get(r, "branch").text() == "(all)"
+            }) {
+                outcome = format!(
+                    "<p class=\"note outcome\" data-outcome=\"archived\">{} <a href=\"funnel_outcomes.csv\">funnel_outcomes.csv</a></p>",
+                    esc(&self.msgs.f(
+                        "funnel.archived",
+                        &[
+                            ("n", &self.v("clients", o.get(r, "clients"))),
+                            ("pct", &self.v("share", o.get(r, "share_of_registered"))),
+                            ("leads", &self.v("clients", o.get(r, "without_membership"))),
+                        ]
+                    ))
+                );
+            }
+        }
         let body = format!(
-            "{}{}<p class=\"csv\"><a href=\"funnel_periods.csv\">{}: funnel_periods.csv</a></p>",
+            "{}{}{outcome}<p class=\"csv\"><a href=\"funnel_periods.csv\">{}: funnel_periods.csv</a></p>",
             Self::note(&self.msgs.f(
                 "funnel.note",
                 &[("from", &from), ("to", &to), ("as_of", &as_of)]
@@ -686,13 +933,19 @@ impl Writer<'_> {
         let mut headers = vec![self.t("cohorts.cohort"), self.t("clients")];
         headers.extend(col_labels.iter().cloned());
         let mut table = Table::new(headers).csv("cohorts.csv");
+        // Whole percentages (the CSV has them in full) so that 24 months fit the card.
         for r in &co.rows {
+            let c = co.get(r, "cohort").text();
             let mut row = vec![
-                txt(co.get(r, "cohort").text()),
+                txt(c.get(..7).unwrap_or(&c)),
                 num(self.v("clients", co.get(r, "clients"))),
             ];
             for c in cols {
-                row.push(num(self.v(c, co.get(r, c))));
+                row.push(num(co
+                    .get(r, c)
+                    .num()
+                    .map(|x| self.msgs.pct0(x))
+                    .unwrap_or_default()));
             }
             table.rows.push(row);
         }
@@ -734,23 +987,23 @@ impl Writer<'_> {
         for metric in forms::metric_columns(&m) {
             let values: Vec<Option<f64>> = rows.iter().map(|r| m.get(r, &metric).num()).collect();
             let label = self.msgs.label("metric", &metric);
-            let kind = kind_of(&metric);
-            let msgs = self.msgs.clone();
-            let fmt = move |v: f64| match kind {
-                Kind::Percent => format!("{:.0}%", v * 100.0),
-                _ => msgs.fmt(kind, v),
+            let (fmt, unit) = self.axis(kind_of(&metric), &values);
+            let title = if unit.is_empty() {
+                label.clone()
+            } else {
+                format!("{label}, {unit}")
             };
             grid.push_str(&charts::lines(
                 &format!("trend-{metric}"),
-                &label,
+                &title,
                 &x,
                 &[Series {
-                    label: label.clone(),
+                    label: title.clone(),
                     values,
                     color: PALETTE[0].into(),
                 }],
                 None,
-                &fmt,
+                &*fmt,
                 360.0,
                 170.0,
             ));
@@ -1002,21 +1255,25 @@ impl Writer<'_> {
             .iter()
             .map(|r| period_label("month", &per.get(r, "period_start").text()))
             .collect();
-        let fmt = |v: f64| format!("{:.1}%", v * 100.0);
+        let shares: Vec<Option<f64>> = rows
+            .iter()
+            .map(|r| per.get(r, "cost_share").num())
+            .collect();
+        // (the axis reaches the target line too)
+        let mut reach = shares.clone();
+        reach.push(Some(rules.target_cost_share));
+        let (fmt, _) = self.axis(Kind::Percent, &reach);
         let chart = charts::lines(
             "loyalty",
             &self.t("loyalty.chart"),
             &x,
             &[Series {
                 label: self.t("loyalty.cost_share"),
-                values: rows
-                    .iter()
-                    .map(|r| per.get(r, "cost_share").num())
-                    .collect(),
+                values: shares,
                 color: PALETTE[0].into(),
             }],
             Some((rules.target_cost_share, self.t("loyalty.target_share"))),
-            &fmt,
+            &*fmt,
             620.0,
             260.0,
         );
@@ -1053,7 +1310,11 @@ impl Writer<'_> {
         ])
         .csv("loyalty_summary.csv");
         let mut history = String::new();
-        for r in &sum.rows {
+        for r in sum
+            .rows
+            .iter()
+            .filter(|r| sum.get(r, "branch").text() != NO_BRANCH)
+        {
             if history.is_empty() {
                 history = self.msgs.f(
                     "loyalty.history",
@@ -1131,34 +1392,52 @@ impl Writer<'_> {
                     cv.get(r, "last_date").text(),
                 );
                 let rows = self.v("rows", cv.get(r, "rows"));
+                let end = cv.get(r, "last_end_date").text();
                 match (day(&a), day(&b)) {
-                    (Some(x), Some(y)) => (t, Some((x, y)), format!("{a} — {b}: {rows}")),
-                    _ => (t, None, self.t("no_data")),
+                    (Some(x), Some(y)) => charts::Span {
+                        label: t,
+                        range: Some((x, y)),
+                        extends_to: day(&end),
+                        tip: if end.is_empty() {
+                            format!("{a} — {b}: {rows}")
+                        } else {
+                            format!("{a} — {b} ({end}): {rows}")
+                        },
+                    },
+                    _ => charts::Span {
+                        label: t,
+                        range: None,
+                        extends_to: None,
+                        tip: self.t("no_data"),
+                    },
                 }
             })
             .collect();
         let lo = spans
             .iter()
-            .filter_map(|s| s.1.map(|x| x.0))
+            .filter_map(|s| s.range.map(|x| x.0))
             .fold(f64::INFINITY, f64::min);
         let as_of_day = day(&self.opts.as_of.to_string()).unwrap_or(0.0);
         let hi = spans
             .iter()
-            .filter_map(|s| s.1.map(|x| x.1))
+            .filter_map(|s| s.range.map(|x| x.1.max(s.extends_to.unwrap_or(x.1))))
             .fold(as_of_day, f64::max);
         let lo = if lo.is_finite() { lo } else { hi - 365.0 };
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
         let label = |d: f64| (epoch + chrono::Duration::days(d as i64)).to_string();
+        let marker = format!("D = {}", self.opts.as_of);
         let chart = charts::timeline(
             "coverage",
             &self.t("section.coverage"),
             &spans,
             (lo, hi),
             (&label(lo), &label(hi)),
+            Some((as_of_day, &marker)),
             620.0,
         );
         let mut table = Table::new(vec![
             self.t("coverage.table"),
+            self.t("coverage.date_column"),
             self.t("coverage.present"),
             self.t("coverage.rows"),
             self.t("coverage.clients"),
@@ -1171,6 +1450,7 @@ impl Writer<'_> {
         for r in &cv.rows {
             table.rows.push(vec![
                 txt(cv.get(r, "table_name").text()),
+                txt(cv.get(r, "date_column").text()),
                 txt(self.v("present", cv.get(r, "present"))),
                 num(self.v("rows", cv.get(r, "rows"))),
                 num(self.v("clients", cv.get(r, "clients"))),
@@ -1181,9 +1461,10 @@ impl Writer<'_> {
             ]);
         }
         let mut body = format!(
-            "{}{}",
+            "{}{}{}",
             Self::note(&self.t("coverage.note")),
-            Self::pair(&chart, &table.html(&self.msgs))
+            Self::pair(&chart, &table.html(&self.msgs)),
+            self.memberships_note(&cv)
         );
         if !self.opts.bundles.is_empty() {
             let mut bt = Table::new(vec![
@@ -1251,15 +1532,19 @@ section { background: #fff; border: 1px solid var(--line); border-radius: 6px; p
 .note { color: var(--muted); margin: 4px 0 12px; }
 .missing { color: #a33; font-weight: 600; }
 .pair { display: flex; flex-wrap: wrap; gap: 20px; align-items: flex-start; }
-.pair > figure { flex: 1 1 600px; margin: 0; }
-.pair > .table { flex: 1 1 380px; }
+.pair > figure { flex: 1 1 600px; margin: 0; min-width: 0; }
+.pair > .table { flex: 1 1 380px; min-width: 0; }
+.pair > .table.wide { flex-basis: 100%; }
 figure { margin: 0 0 12px; }
-figure.wide { overflow-x: auto; }
+figure.wide { overflow-x: auto; max-width: 100%; }
 figcaption { color: var(--muted); font-size: 12px; }
 svg.chart { max-width: 100%; height: auto; display: block; margin-bottom: 8px; font-family: inherit; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 10px; margin-bottom: 12px; }
-.table { overflow-x: auto; max-width: 100%; }
+.grid > svg.chart { min-width: 0; width: 100%; }
+.table { overflow-x: auto; max-width: 100%; min-width: 0; }
 table { border-collapse: collapse; font-size: 12.5px; }
+.table.wide table { font-size: 11.5px; }
+.table.wide th, .table.wide td { padding: 2px 5px; }
 th, td { border-bottom: 1px solid var(--line); padding: 3px 8px; text-align: left; vertical-align: top; }
 th { background: #f2f4f7; font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
@@ -1270,7 +1555,24 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 .card .v { font-size: 22px; font-weight: 700; }
 .card .l { color: var(--muted); font-size: 12px; }
 footer { color: var(--muted); font-size: 12px; padding-bottom: 24px; }
-@media print { body { background: #fff; } section { break-inside: avoid; border: none; } }
+.note.small { font-size: 12px; }
+@media print {
+  @page { size: A4 landscape; margin: 10mm; }
+  body { background: #fff; font-size: 11px; }
+  header, main, footer { max-width: none; padding: 0; }
+  nav { display: none; }
+  section { border: none; border-radius: 0; padding: 0; margin: 0 0 6mm; break-inside: auto; }
+  section + section { break-before: page; }
+  h2, h3 { break-after: avoid; }
+  .pair { display: block; }
+  .table, figure.wide { overflow: visible; }
+  table { font-size: 9px; }
+  .table.wide table { font-size: 8px; }
+  th, td, .table.wide th, .table.wide td { padding: 1px 3px; }
+  td.num { white-space: normal; }
+  thead { display: table-header-group; }
+  tr, figure, svg.chart, .card { break-inside: avoid; }
+}
 ";
 
 /// Renders the page and the files beside it.
@@ -1358,7 +1660,8 @@ pub fn write(g: &Gathered, opts: &ReportOptions<'_>, out: &Path) -> Result<Vec<P
         })
         .collect();
     let xlsx = out.join("forms.xlsx");
-    forms::write(&xlsx, &msgs, opts.as_of, &data)
+    let note = no_branch_text(g, opts, &msgs);
+    forms::write(&xlsx, &msgs, opts.as_of, &data, note.as_deref())
         .with_context(|| format!("cannot write {}", xlsx.display()))?;
     written.push(xlsx);
     write_files(out, files, written)
@@ -1376,4 +1679,44 @@ fn write_files(
         written.push(p);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_that_look_like_formulas_become_text() {
+        for (cell, want) in [
+            ("=1+2", "'=1+2"),
+            ("+7 900", "'+7 900"),
+            ("-Юг", "'-Юг"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("Центральный", "Центральный"),
+            ("(all)", "(all)"),
+            ("", ""),
+        ] {
+            assert_eq!(csv_cell_text(cell), want, "{cell:?}");
+        }
+        let f = Frame {
+            name: "t".into(),
+            columns: vec!["branch".into(), "n".into(), "x".into()],
+            rows: vec![
+                vec![
+                    Val::Text("=HYPERLINK(\"x\")".into()),
+                    Val::Int(-3),
+                    Val::Num(-0.5),
+                ],
+                vec![Val::Text("A, B".into()), Val::Null, Val::Bool(true)],
+            ],
+        };
+        // Numbers stay numbers (a negative number is no formula); text is neutralised, then
+        // quoted as CSV needs.
+        assert_eq!(
+            frame_csv(&f),
+            "branch,n,x\n\"'=HYPERLINK(\"\"x\"\")\",-3,-0.5\n\"A, B\",,true\n"
+        );
+    }
 }

@@ -208,51 +208,74 @@ fn funnel_counts_conversions_losses_and_median_days() {
     let out = run(&f.engine(), "funnel", "2024-03-31", &["periods=1"], None);
     let r = Rows::of(&out[0]);
     let step = |s: &str, col: &str| r.one(&[("branch", "(all)"), ("step", s)], col);
-    // registered: f1..f4 = 4.
+    // The steps are nested: each counts the clients who reached it and every step before it.
+    // registered: f1..f4 = 4, all of the registered.
     assert_eq!(step("registered", "clients"), "4");
+    approx(&step("registered", "share_of_registered"), 1.0);
+    assert_eq!(step("registered", "reached"), "4");
     // trial_booked: f1, f2 = 2; of the 4 registered: 2/4, loss 2; days 2 and 2: median 2.
     assert_eq!(step("trial_booked", "clients"), "2");
     approx(&step("trial_booked", "conversion"), 0.5);
+    approx(&step("trial_booked", "share_of_registered"), 0.5);
     assert_eq!(step("trial_booked", "loss"), "2");
     assert_eq!(step("trial_booked", "median_days_from_previous"), "2");
-    // first_visit: f1, f2, f3 = 3; of the 2 with a trial both visited: 1, loss 0; days from
-    // the trial: f1 2, f2 4: median 3.
-    assert_eq!(step("first_visit", "clients"), "3");
+    // first_visit: of the 2 with a trial both visited (f1, f2): 2, conversion 1, 2/4 of the
+    // registered, loss 0; days from the trial: f1 2, f2 4: median 3. f3 visited without a
+    // booked trial: reached (3), not in the step.
+    assert_eq!(step("first_visit", "clients"), "2");
     approx(&step("first_visit", "conversion"), 1.0);
+    approx(&step("first_visit", "share_of_registered"), 0.5);
     assert_eq!(step("first_visit", "loss"), "0");
     assert_eq!(step("first_visit", "median_days_from_previous"), "3");
-    // first_membership: f1, f3 = 2; of the 3 who visited: 2/3, loss 1; days from the first
-    // visit: f1 5, f3 0: median 2.5.
-    assert_eq!(step("first_membership", "clients"), "2");
-    approx(&step("first_membership", "conversion"), 2.0 / 3.0);
+    assert_eq!(step("first_visit", "reached"), "3");
+    // first_membership: of f1 and f2, f1 bought one: 1, conversion 1/2, 1/4 of the
+    // registered, loss 1; days from the first visit: f1 5. f3's membership is reached (2),
+    // not in the step (no trial).
+    assert_eq!(step("first_membership", "clients"), "1");
+    approx(&step("first_membership", "conversion"), 0.5);
+    approx(&step("first_membership", "share_of_registered"), 0.25);
     assert_eq!(step("first_membership", "loss"), "1");
-    assert_eq!(step("first_membership", "median_days_from_previous"), "2.5");
-    // archived: f2 = 1, who never had a membership: 0 of the 2 members, loss 2, no median.
-    assert_eq!(step("archived", "clients"), "1");
-    approx(&step("archived", "conversion"), 0.0);
-    assert_eq!(step("archived", "loss"), "2");
-    assert_eq!(step("archived", "median_days_from_previous"), "∅");
+    assert_eq!(step("first_membership", "median_days_from_previous"), "5");
+    assert_eq!(step("first_membership", "reached"), "2");
     // Branch A holds everyone: the same numbers.
     assert_eq!(
         r.one(&[("branch", "A"), ("step", "first_visit")], "clients"),
-        "3"
+        "2"
     );
-    // Steps in order.
-    let steps: Vec<&str> = r
-        .filter(&[("branch", "(all)")])
-        .iter()
-        .map(|x| x[r.col("step")].as_str())
-        .collect();
+    // Steps in order, archived not among them; the bars never grow.
+    let all = r.filter(&[("branch", "(all)")]);
+    let steps: Vec<&str> = all.iter().map(|x| x[r.col("step")].as_str()).collect();
     assert_eq!(
         steps,
         [
             "registered",
             "trial_booked",
             "first_visit",
-            "first_membership",
-            "archived"
+            "first_membership"
         ]
     );
+    let counts: Vec<i64> = all
+        .iter()
+        .map(|x| x[r.col("clients")].parse().unwrap())
+        .collect();
+    assert!(counts.windows(2).all(|w| w[1] <= w[0]), "{counts:?}");
+    // archived is an outcome beside the funnel: f2 = 1 of the 4 registered, who never had a
+    // membership.
+    assert_eq!(out[2].name, "outcomes");
+    let o = Rows::of(&out[2]);
+    let arch = |col: &str| {
+        o.one(
+            &[
+                ("total", "false"),
+                ("branch", "(all)"),
+                ("outcome", "archived"),
+            ],
+            col,
+        )
+    };
+    assert_eq!(arch("clients"), "1");
+    approx(&arch("share_of_registered"), 0.25);
+    assert_eq!(arch("without_membership"), "1");
 }
 
 #[test]
@@ -270,12 +293,17 @@ fn funnel_total_spans_every_period() {
     assert_eq!(step("registered", "period_start"), "2024-02-01");
     assert_eq!(step("registered", "period_end"), "2024-03-31");
     assert_eq!(step("registered", "clients"), "2");
-    // Both visited (no trial recorded: conversion from the trial step is empty).
-    assert_eq!(step("first_visit", "clients"), "2");
-    // g1 bought a membership 3 days after the first visit: 1 of 2, median 3.
-    assert_eq!(step("first_membership", "clients"), "1");
-    approx(&step("first_membership", "conversion"), 0.5);
-    assert_eq!(step("first_membership", "median_days_from_previous"), "3");
+    // Both visited, but neither booked a trial: the nested first-visit step holds nobody;
+    // `reached` counts both.
+    assert_eq!(step("trial_booked", "clients"), "0");
+    assert_eq!(step("first_visit", "clients"), "0");
+    assert_eq!(step("first_visit", "reached"), "2");
+    // g1 bought a membership 3 days after the first visit: reached by 1, in the step none
+    // (no conversion from an empty step, no median).
+    assert_eq!(step("first_membership", "clients"), "0");
+    assert_eq!(step("first_membership", "reached"), "1");
+    assert_eq!(step("first_membership", "conversion"), "∅");
+    assert_eq!(step("first_membership", "median_days_from_previous"), "∅");
     // Per period the same clients split in two.
     let p = Rows::of(&out[0]);
     assert_eq!(
@@ -309,6 +337,17 @@ fn coverage_lists_every_table_with_rows_clients_and_dates() {
     assert_eq!(get("visits", "last_date"), "2024-04-02");
     assert_eq!(get("visits", "rows_after_as_of"), "1");
     assert_eq!(get("memberships", "rows"), "1");
+    // Memberships are dated by their start; the end (2024-05-01, no freeze) runs past D, and
+    // the coverage says so.
+    assert_eq!(get("memberships", "date_column"), "start_date");
+    assert_eq!(get("memberships", "first_date"), "2023-05-02");
+    assert_eq!(get("memberships", "last_date"), "2023-05-02");
+    assert_eq!(get("memberships", "last_end_date"), "2024-05-01");
+    assert_eq!(get("memberships", "rows_ending_after_as_of"), "1");
+    assert_eq!(get("memberships", "rows_after_as_of"), "0");
+    assert_eq!(get("visits", "date_column"), "visited_at");
+    assert_eq!(get("visits", "last_end_date"), "∅");
+    assert_eq!(get("visits", "rows_ending_after_as_of"), "∅");
     // Tables the bundle lacks are listed as absent, with no rows.
     assert_eq!(get("feedback", "present"), "false");
     assert_eq!(get("feedback", "rows"), "0");

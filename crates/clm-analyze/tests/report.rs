@@ -235,7 +235,12 @@ struct Made {
 fn made() -> &'static Made {
     static MADE: OnceLock<Made> = OnceLock::new();
     MADE.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("clm-analyze-report");
+        // (named by the worktree too: several checkouts may share one target directory)
+        let checkout = env!("CARGO_MANIFEST_DIR")
+            .bytes()
+            .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("clm-analyze-report-{checkout:08x}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let key = DataKey::generate();
@@ -368,6 +373,153 @@ fn the_page_has_every_section_and_chart_and_fetches_nothing() {
     }
 }
 
+/// The `<svg class="chart">` elements of a page (or of one of its sections), by `data-chart`.
+fn charts_of(html: &str) -> Vec<(String, String)> {
+    html.split("<svg class=\"chart\" data-chart=\"")
+        .skip(1)
+        .map(|p| {
+            let name = p[..p.find('"').unwrap()].to_string();
+            let body = &p[..p.find("</svg>").unwrap() + 6];
+            (name, format!("<svg class=\"chart\" data-chart=\"{body}"))
+        })
+        .collect()
+}
+
+/// One section of a page.
+fn section<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("<section id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("no section {id}"));
+    &html[start..start + html[start..].find("</section>").unwrap()]
+}
+
+/// The texts of an SVG.
+fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("<text ")
+        .skip(1)
+        .map(|p| p[p.find('>').unwrap() + 1..p.find("</text>").unwrap()].to_string())
+        .collect()
+}
+
+#[test]
+fn no_chart_text_runs_out_of_its_chart() {
+    let m = made();
+    let html = read(&m.out.join("report.html"));
+    let charts = charts_of(&html);
+    assert!(charts.len() >= CHARTS.len());
+    for (name, svg) in &charts {
+        let out = clm_analyze::charts::text_overflows(svg);
+        assert!(
+            out.is_empty(),
+            "chart {name}: texts outside the chart: {out:?}"
+        );
+    }
+}
+
+#[test]
+fn money_axes_are_whole_thousands_with_the_currency() {
+    let m = made();
+    let html = read(&m.out.join("report.html"));
+    let (_, svg) = charts_of(&html)
+        .into_iter()
+        .find(|(n, _)| n == "trend-revenue")
+        .unwrap();
+    let texts = svg_texts(&svg);
+    // The title names the unit: thousands of roubles (the fixture's monthly revenue is over
+    // 10 000); the ticks are whole numbers without kopecks.
+    assert!(
+        texts[0].starts_with("Выручка, тыс.\u{a0}₽"),
+        "title {:?}",
+        texts[0]
+    );
+    let ticks: Vec<&String> = texts[1..4].iter().collect();
+    for t in &ticks {
+        assert!(!t.contains(','), "a tick with decimals: {t:?} in {texts:?}");
+        let n: f64 = t
+            .replace('\u{a0}', "")
+            .parse()
+            .unwrap_or_else(|_| panic!("{t:?}"));
+        assert!(n < 10_000.0, "{t} thousands");
+    }
+    // The summary card shows revenue in whole roubles with the currency.
+    let summary = section(&html, "summary");
+    assert!(summary.contains("\u{a0}₽</div>"), "{summary}");
+}
+
+#[test]
+fn funnel_bars_are_nested_and_say_their_denominators() {
+    let m = made();
+    let html = read(&m.out.join("report.html"));
+    let sec = section(&html, "funnel");
+    let (_, svg) = charts_of(sec).into_iter().next().unwrap();
+    // Four steps, archived not among them, bars never wider than the one above.
+    let widths: Vec<f64> = svg
+        .split("<rect ")
+        .skip(1)
+        .map(|p| {
+            let i = p.find("width=\"").unwrap() + 7;
+            p[i..i + p[i..].find('"').unwrap()].parse().unwrap()
+        })
+        .collect();
+    assert_eq!(widths.len(), 4, "{svg}");
+    assert!(
+        widths.windows(2).all(|w| w[1] <= w[0] + 1e-9),
+        "bars {widths:?}"
+    );
+    let texts = svg_texts(&svg);
+    assert!(!texts.iter().any(|t| t.contains("архив")), "{texts:?}");
+    assert!(texts.iter().any(|t| t.contains("от предыдущего шага")));
+    assert!(texts.iter().any(|t| t.contains("от зарегистрированных")));
+    // The table heads name the denominators too; archived is an outcome beside the funnel.
+    assert!(sec.contains("Конверсия от предыдущего шага"));
+    assert!(sec.contains("Доля от зарегистрированных"));
+    assert!(sec.contains("data-outcome=\"archived\""));
+    assert!(m.out.join("funnel_outcomes.csv").is_file());
+    // The CSV: per scope the steps' clients never grow.
+    let csv = read(&m.out.join("funnel.csv"));
+    let mut lines = csv.lines();
+    let head = split_csv(lines.next().unwrap());
+    let col = |n: &str| head.iter().position(|h| h == n).unwrap();
+    let rows: Vec<Vec<String>> = lines.map(split_csv).collect();
+    for scope in ["(all)", "Центральный", "Северный"] {
+        let n: Vec<i64> = rows
+            .iter()
+            .filter(|r| r[col("branch")] == scope)
+            .map(|r| r[col("clients")].parse().unwrap())
+            .collect();
+        assert_eq!(n.len(), 4, "{scope}");
+        assert!(n.windows(2).all(|w| w[1] <= w[0]), "{scope}: {n:?}");
+    }
+}
+
+#[test]
+fn coverage_says_why_memberships_run_past_the_report_date() {
+    let m = made();
+    let html = read(&m.out.join("report.html"));
+    let sec = section(&html, "coverage");
+    // The fixture sells 12-month cards until D: some end after it.
+    let cv = read(&m.out.join("coverage.csv"));
+    let head = split_csv(cv.lines().next().unwrap());
+    let row = split_csv(cv.lines().find(|l| l.starts_with("memberships,")).unwrap());
+    let get = |c: &str| row[head.iter().position(|h| h == c).unwrap()].clone();
+    assert_eq!(get("date_column"), "start_date");
+    let ending: u64 = get("rows_ending_after_as_of").parse().unwrap();
+    assert!(ending > 0);
+    assert!(get("last_end_date").as_str() > AS_OF);
+    let note = &sec[sec
+        .find("data-note=\"memberships\"")
+        .expect("the memberships note")..];
+    let note = &note[..note.find("</p>").unwrap()];
+    assert!(note.contains("датированы началом"), "{note}");
+    assert!(
+        note.contains(&format!("{ending} абонементов заканчиваются после {AS_OF}")),
+        "{note}"
+    );
+    assert!(note.contains(&get("last_end_date")), "{note}");
+    // The chart marks D.
+    assert!(sec.contains(&format!("D = {AS_OF}")));
+}
+
 #[test]
 fn segments_csv_is_the_action_list() {
     let m = made();
@@ -429,7 +581,21 @@ fn split_csv(line: &str) -> Vec<String> {
     out
 }
 
-/// forms.xlsx, read back: (sheet, scope, period_start, metric) -> value.
+/// An Excel date cell as ISO text (other cells: their text).
+fn cell_text(d: &calamine::Data) -> String {
+    use calamine::Data;
+    match d {
+        Data::String(s) => s.clone(),
+        Data::Empty => String::new(),
+        Data::DateTime(x) => {
+            let base = NaiveDate::from_ymd_opt(1899, 12, 30).unwrap();
+            (base + chrono::Duration::days(x.as_f64() as i64)).to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// forms.xlsx, read back by its key column B: (sheet, scope, period_start, metric) -> value.
 fn forms_values(path: &Path) -> BTreeMap<(String, String, String, String), Option<f64>> {
     use calamine::{open_workbook, Data, Reader, Xlsx};
     let mut wb: Xlsx<_> = open_workbook(path).unwrap();
@@ -437,23 +603,18 @@ fn forms_values(path: &Path) -> BTreeMap<(String, String, String, String), Optio
     let mut out = BTreeMap::new();
     for sheet in ["weekly", "monthly", "quarterly"] {
         let range = wb.worksheet_range(sheet).unwrap();
-        let text = |d: &Data| match d {
-            Data::String(s) => s.clone(),
-            Data::Empty => String::new(),
-            other => other.to_string(),
-        };
         let mut scope = String::new();
         let mut starts: Vec<String> = vec![];
         let mut in_block = false;
         for row in range.rows() {
-            let a = row.first().map(text).unwrap_or_default();
-            match a.as_str() {
+            let key = row.get(1).map(cell_text).unwrap_or_default();
+            match key.as_str() {
                 "branch" => {
-                    scope = text(&row[1]);
+                    scope = cell_text(&row[2]);
                     in_block = true;
                 }
-                "period_start" if in_block => {
-                    starts = row[2..].iter().map(text).collect();
+                "period_start" => {
+                    starts = row[2..].iter().map(cell_text).collect();
                 }
                 "" => in_block = false,
                 "metric" | "period_end" => {}
@@ -482,6 +643,63 @@ fn forms_values(path: &Path) -> BTreeMap<(String, String, String, String), Optio
         }
     }
     out
+}
+
+#[test]
+fn forms_xlsx_has_dates_labels_in_the_language_and_print_setup() {
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+    let m = made();
+    let path = m.out.join("forms.xlsx");
+    let mut wb: Xlsx<_> = open_workbook(&path).unwrap();
+    let range = wb.worksheet_range("monthly").unwrap();
+    let rows: Vec<&[Data]> = range.rows().collect();
+    let by_key = |k: &str| {
+        *rows
+            .iter()
+            .find(|r| r.get(1).map(cell_text).as_deref() == Some(k))
+            .unwrap_or_else(|| panic!("no row {k}"))
+    };
+    // Period starts and ends are Excel dates (a date format), not text: October 2024.
+    for key in ["period_start", "period_end"] {
+        let r = by_key(key);
+        assert!(r.len() > 2);
+        for c in &r[2..] {
+            assert!(matches!(c, Data::DateTime(_)), "{key}: {c:?} is not a date");
+        }
+    }
+    assert_eq!(
+        cell_text(by_key("period_start").last().unwrap()),
+        "2024-10-01"
+    );
+    assert_eq!(
+        cell_text(by_key("period_end").last().unwrap()),
+        "2024-10-31"
+    );
+    // Row labels in the report's language (Russian), the metric keys beside them.
+    assert_eq!(cell_text(&by_key("renewal_rate")[0]), "Доля продлений");
+    assert_eq!(cell_text(&by_key("period_start")[0]), "Начало периода");
+    assert_eq!(cell_text(&by_key("metric")[0]), "Показатель");
+    assert!(cell_text(&by_key("branch")[0]).starts_with("Филиал: "));
+    // Print setup: landscape, one page wide, the period rows repeated on every page.
+    let file = std::fs::File::open(&path).unwrap();
+    let mut zip = zip::ZipArchive::new(file).unwrap();
+    let mut xml = |name: &str| {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name(name).unwrap(), &mut s).unwrap();
+        s
+    };
+    for n in 1..=3 {
+        let sheet = xml(&format!("xl/worksheets/sheet{n}.xml"));
+        assert!(
+            sheet.contains("<pageSetUpPr fitToPage=\"1\"/>"),
+            "sheet{n}: {sheet}"
+        );
+        assert!(sheet.contains("orientation=\"landscape\""), "sheet{n}");
+        assert!(sheet.contains("fitToHeight=\"0\""), "sheet{n}");
+    }
+    let book = xml("xl/workbook.xml");
+    assert!(book.contains("_xlnm.Print_Titles"), "{book}");
+    assert!(book.contains("!$3:$5"), "the period rows repeat: {book}");
 }
 
 #[test]
@@ -611,6 +829,121 @@ fn chromium(profile_dir: &Path) -> Command {
     c
 }
 
+/// Measures the rendered page (injected into a copy of it; the page itself has no script):
+/// every text of every chart within its viewBox (getBBox, in the chart's own units), every
+/// table and figure within its card (section), a table wider than its wrapper only where the
+/// wrapper scrolls and spans the card's whole width (not squeezed beside a chart), and no
+/// card wider than the page. Writes its findings into
+/// `<pre id="layout-check">`, which --dump-dom returns.
+const LAYOUT_CHECK: &str = r#"<script>
+(function () {
+  var bad = [], texts = 0, boxes = 0;
+  document.querySelectorAll('svg.chart').forEach(function (svg) {
+    var vb = svg.viewBox.baseVal;
+    svg.querySelectorAll('text').forEach(function (t) {
+      texts++;
+      var b = t.getBBox();
+      if (b.width === 0) return;
+      if (b.x < vb.x - 0.5 || b.y < vb.y - 0.5 || b.x + b.width > vb.x + vb.width + 0.5 ||
+          b.y + b.height > vb.y + vb.height + 0.5) {
+        bad.push('chart ' + svg.getAttribute('data-chart') + ': text "' + t.textContent +
+          '" at ' + [b.x, b.y, b.x + b.width, b.y + b.height].map(Math.round).join(',') +
+          ' outside 0,0,' + vb.width + ',' + vb.height);
+      }
+    });
+  });
+  var page = document.documentElement.clientWidth;
+  document.querySelectorAll('section').forEach(function (sec) {
+    var s = sec.getBoundingClientRect();
+    if (s.right > page + 0.5) bad.push('section ' + sec.id + ' wider than the page');
+    sec.querySelectorAll('.table, figure, svg.chart, p').forEach(function (el) {
+      boxes++;
+      var r = el.getBoundingClientRect();
+      if (r.left < s.left - 0.5 || r.right > s.right + 0.5) {
+        bad.push('section ' + sec.id + ': ' + el.tagName + '.' + (el.getAttribute('class') || '') +
+          ' spans ' + Math.round(r.left) + '..' + Math.round(r.right) + ', its card ' +
+          Math.round(s.left) + '..' + Math.round(s.right));
+      }
+      if (el.classList.contains('table')) {
+        var t = el.querySelector('table');
+        var cs = getComputedStyle(sec);
+        var inner = sec.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+        if (t && t.scrollWidth > el.clientWidth + 1) {
+          // a table may scroll only within the card's whole width (it fits nowhere else),
+          // never cut beside a chart
+          if (getComputedStyle(el).overflowX !== 'auto') {
+            bad.push('section ' + sec.id + ': a table cut at the right edge');
+          } else if (el.clientWidth < inner - 2) {
+            bad.push('section ' + sec.id + ': a table of ' + t.scrollWidth + ' px scrolls in ' +
+              el.clientWidth + ' px beside a chart, the card has ' + Math.round(inner));
+          }
+        }
+      }
+    });
+  });
+  var pre = document.createElement('pre');
+  pre.id = 'layout-check';
+  pre.textContent = 'width ' + page + '; texts ' + texts + '; boxes ' + boxes + '\n' + bad.join('\n');
+  document.body.appendChild(pre);
+})();
+</script>"#;
+
+/// The printed page, measured on screen: the page's `@media print` rules applied to all media
+/// at the width of an A4 landscape page (277 mm at 96 dpi, 1047 px): every table whole within
+/// its wrapper (nothing scrolls on paper), every chart within its card.
+const PRINT_CHECK: &str = r#"<script>
+(function () {
+  var bad = [], tables = 0;
+  document.querySelectorAll('section').forEach(function (sec) {
+    var s = sec.getBoundingClientRect();
+    sec.querySelectorAll('.table').forEach(function (el) {
+      tables++;
+      var t = el.querySelector('table');
+      if (t.scrollWidth > el.clientWidth + 1 || el.getBoundingClientRect().right > s.right + 0.5) {
+        bad.push('section ' + sec.id + ': a table of ' + t.scrollWidth + ' px on a page of ' +
+          Math.round(s.width) + ' px');
+      }
+    });
+    sec.querySelectorAll('svg.chart').forEach(function (svg) {
+      if (svg.getBoundingClientRect().right > s.right + 0.5) {
+        bad.push('section ' + sec.id + ': chart ' + svg.getAttribute('data-chart') + ' cut');
+      }
+    });
+  });
+  var pre = document.createElement('pre');
+  pre.id = 'print-check';
+  pre.textContent = 'width ' + document.documentElement.clientWidth + '; tables ' + tables + '\n' + bad.join('\n');
+  document.body.appendChild(pre);
+})();
+</script>"#;
+
+/// Runs `page` (with a measuring script) in headless Chromium at `width` px and returns the
+/// lines the script wrote into `<pre id="ID">`: the header line, then the problems.
+fn measure(page: &str, id: &str, width: u32, dir: &Path) -> (String, Vec<String>) {
+    let file = dir.join(format!("report-{id}.html"));
+    std::fs::write(&file, page).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let (ok, dom, log) = run_with_limit(
+        chromium(profile.path())
+            .arg(format!("--window-size={width},3000"))
+            .arg("--dump-dom")
+            .arg(format!("file://{}", file.canonicalize().unwrap().display())),
+        Duration::from_secs(180),
+        logs.path(),
+    );
+    let _ = std::fs::remove_file(&file);
+    assert!(ok, "chromium failed: {log}");
+    let tag = format!("<pre id=\"{id}\">");
+    let start = dom
+        .find(&tag)
+        .unwrap_or_else(|| panic!("the {id} script did not run: {log}"));
+    let text = &dom[start + tag.len()..start + dom[start..].find("</pre>").unwrap()];
+    let mut lines = text.lines().map(str::to_string);
+    let head = lines.next().unwrap_or_default();
+    (head, lines.filter(|l| !l.trim().is_empty()).collect())
+}
+
 #[test]
 fn the_page_renders_in_headless_chromium() {
     if !Path::new("/usr/bin/chromium").exists() {
@@ -656,13 +989,36 @@ fn the_page_renders_in_headless_chromium() {
             "chromium reported: {line}"
         );
     }
+    // The layout at 1400 px: the page with the measuring script, beside the original.
+    let html = read(&page);
+    let (head, problems) = measure(
+        &html.replace("</body>", &format!("{LAYOUT_CHECK}</body>")),
+        "layout-check",
+        1400,
+        &m.out,
+    );
+    eprintln!("layout check: {head}");
+    // (1400 less a scrollbar, if the page shows one)
+    assert!(
+        head.starts_with("width 1400;") || head.starts_with("width 13"),
+        "{head}"
+    );
+    assert!(problems.is_empty(), "at 1400 px:\n{}", problems.join("\n"));
+    // Printed: the print rules on screen at the width of an A4 landscape page.
+    let printed = html
+        .replace("@media print {", "@media all {")
+        .replace("</body>", &format!("{PRINT_CHECK}</body>"));
+    let (head, problems) = measure(&printed, "print-check", 1047, &m.out);
+    eprintln!("print check: {head}");
+    assert!(problems.is_empty(), "printed:\n{}", problems.join("\n"));
+    // A screenshot at 1400 px for a person to look at.
     let shot = m.dir.join("report.png");
     let _ = std::fs::remove_file(&shot);
     let profile = tempfile::tempdir().unwrap();
     let (ok, _, log) = run_with_limit(
         chromium(profile.path())
             .arg(format!("--screenshot={}", shot.display()))
-            .arg("--window-size=1280,4000")
+            .arg("--window-size=1400,9000")
             .arg("--hide-scrollbars")
             .arg(&url),
         Duration::from_secs(180),
@@ -676,6 +1032,165 @@ fn the_page_renders_in_headless_chromium() {
         png.len()
     );
     eprintln!("screenshot: {}", shot.display());
+}
+
+#[test]
+fn the_page_prints_every_table_whole() {
+    let m = made();
+    let html = read(&m.out.join("report.html"));
+    let print = &html[html.find("@media print").expect("print CSS")..];
+    let print = &print[..print.find("</style>").unwrap()];
+    // In print nothing scrolls: tables and wide figures show whole, each section on its own
+    // page, table heads repeated.
+    for rule in [
+        ".table, figure.wide { overflow: visible; }",
+        "section + section { break-before: page; }",
+        "thead { display: table-header-group; }",
+        "size: A4 landscape",
+    ] {
+        assert!(print.contains(rule), "print CSS lacks {rule:?}");
+    }
+    // On screen, a wide table scrolls within its card.
+    assert!(html.contains(".table { overflow-x: auto;"));
+    assert!(html.contains("<div class=\"table wide\">"));
+}
+
+#[test]
+fn clients_without_a_branch_count_in_the_total_only_and_csv_text_is_no_formula() {
+    // The club of 40, three clients whose branch the export suppressed (no branch), and two
+    // of a branch whose name a spreadsheet would run as a formula.
+    let mut f = synthetic_club(40, date(AS_OF), 11);
+    for (pid, branch) in [
+        ("x1", None),
+        ("x2", None),
+        ("x3", None),
+        ("y1", Some("=Юг")),
+        ("y2", Some("=Юг")),
+    ] {
+        let mut cells = vec![
+            ("client_pid", V::S(pid)),
+            ("registered_on", V::D("2024-09-10")),
+            ("trial_booked_on", V::D("2024-09-12")),
+        ];
+        if let Some(b) = branch {
+            cells.push(("branch", V::S(b)));
+        }
+        f.row("clients", cells);
+        let m = leak(format!("{pid}_m"));
+        f.membership(m, pid, "2024-09-15", "2025-09-14")
+            .visit(pid, "2024-09-14 10:00")
+            .visit(pid, "2024-10-20 10:00")
+            .sale(
+                leak(format!("{pid}_s")),
+                pid,
+                "2024-09-15 10:00",
+                "membership",
+                3_000_000,
+            );
+    }
+    let engine = f.engine();
+    let profile = Profile::fitness();
+    let lib = Library::embedded();
+    let rules = LoyaltyRules::load(&examples().join("loyalty.toml")).unwrap();
+    let opts = ReportOptions {
+        library: &lib,
+        profile: &profile,
+        as_of: date(AS_OF),
+        targets: None,
+        loyalty: Some(&rules),
+        bundles: vec![report::BundleInfo {
+            dir: "bundle".into(),
+            as_of: date(AS_OF),
+            created_at: "2024-11-02T10:00:00Z".into(),
+            export_id: "e1".into(),
+            branch_suppressed: 3,
+        }],
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let g = rt.block_on(report::gather(&engine, &opts)).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    report::write(&g, &opts, out.path()).unwrap();
+    let html = read(&out.path().join("report.html"));
+    // The scope "(no branch)" appears nowhere: no stacked bar, no column, no funnel or
+    // loyalty row ...
+    assert!(!html.contains("(без филиала)"), "the (none) scope is shown");
+    let stages = section(&html, "stages");
+    // ... but once, small, under the stages table, with its reason.
+    assert_eq!(html.matches("data-note=\"no-branch\"").count(), 1);
+    assert!(
+        stages.contains("Клиентов без филиала: 3 (филиал скрыт при выгрузке ради k-анонимности"),
+        "{stages}"
+    );
+    // The stacked bars: (all) and the three branches.
+    let (_, by_branch) = charts_of(stages)
+        .into_iter()
+        .find(|(n, _)| n == "stages_by_branch")
+        .unwrap();
+    let labels = svg_texts(&by_branch);
+    assert!(labels.contains(&"Все филиалы".to_string()), "{labels:?}");
+    assert!(labels.contains(&"=Юг".to_string()), "{labels:?}");
+    // The total keeps them: (all)'s base is the branches' bases and the 3.
+    let st = g.frames.get("segmentation.stages").unwrap();
+    let base = |b: &str| {
+        st.rows_where("branch", b)
+            .next()
+            .map(|r| st.get(r, "base").num().unwrap())
+            .unwrap_or(0.0)
+    };
+    assert_eq!(base(report::NO_BRANCH), 3.0);
+    assert_eq!(
+        base("(all)"),
+        base("Центральный") + base("Северный") + base("=Юг") + 3.0
+    );
+    // forms.xlsx: no block for (none), the note under the title.
+    {
+        use calamine::{open_workbook, Reader, Xlsx};
+        let mut wb: Xlsx<_> = open_workbook(out.path().join("forms.xlsx")).unwrap();
+        let range = wb.worksheet_range("monthly").unwrap();
+        let rows: Vec<Vec<String>> = range
+            .rows()
+            .map(|r| r.iter().map(cell_text).collect())
+            .collect();
+        assert!(
+            rows[1][0].starts_with("Клиентов без филиала: 3"),
+            "{:?}",
+            rows[1]
+        );
+        let scopes: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.get(1).map(String::as_str) == Some("branch"))
+            .map(|r| r[2].as_str())
+            .collect();
+        assert_eq!(scopes.first(), Some(&"(all)"), "{scopes:?}");
+        assert!(!scopes.contains(&"(none)"), "{scopes:?}");
+        assert!(scopes.contains(&"=Юг"), "{scopes:?}");
+    }
+    // Every CSV the report writes: no text cell starts like a formula; the branch is written
+    // as text with a leading '.
+    let mut seen = 0;
+    for e in std::fs::read_dir(out.path()).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().and_then(|x| x.to_str()) != Some("csv") {
+            continue;
+        }
+        for line in read(&p).lines() {
+            for cell in split_csv(line) {
+                assert!(
+                    !(cell.starts_with(['=', '+', '@', '\t', '\r'])
+                        || cell.starts_with('-') && cell.parse::<f64>().is_err()),
+                    "{}: a formula-like cell {cell:?}",
+                    p.display()
+                );
+                if cell == "'=Юг" {
+                    seen += 1;
+                }
+            }
+        }
+    }
+    assert!(seen > 0, "the branch =Юг is in the CSVs as '=Юг");
 }
 
 #[test]

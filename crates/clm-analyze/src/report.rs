@@ -43,45 +43,6 @@ pub struct BundleInfo {
 /// k-anonymity): the report counts them in `(all)` only and says so once.
 pub const NO_BRANCH: &str = "(none)";
 
-/// A text cell as the report's CSV files write it: a cell that a spreadsheet would read as a
-/// formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`
-/// (CWE-1236). Numbers are written as numbers and never pass through here.
-pub fn csv_cell_text(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        std::borrow::Cow::Owned(format!("'{s}"))
-    } else {
-        std::borrow::Cow::Borrowed(s)
-    }
-}
-
-/// A frame as the report's CSV: header line; nulls empty; text cells through `csv_cell_text`;
-/// quoted where needed.
-pub fn frame_csv(f: &Frame) -> String {
-    fn field(c: &str) -> String {
-        if c.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", c.replace('"', "\"\""))
-        } else {
-            c.to_string()
-        }
-    }
-    let mut s = String::new();
-    let header: Vec<String> = f.columns.iter().map(|c| field(&csv_cell_text(c))).collect();
-    s.push_str(&header.join(","));
-    s.push('\n');
-    for r in &f.rows {
-        let cells: Vec<String> = r
-            .iter()
-            .map(|v| match v {
-                Val::Text(t) => field(&csv_cell_text(t)),
-                other => field(&other.text()),
-            })
-            .collect();
-        s.push_str(&cells.join(","));
-        s.push('\n');
-    }
-    s
-}
-
 /// What the report is made of.
 pub struct ReportOptions<'a> {
     pub library: &'a Library,
@@ -408,7 +369,7 @@ impl Writer<'_> {
 
     /// Writes a frame as CSV beside the page.
     fn csv(&mut self, file: &str, f: &Frame) {
-        self.files.push((file.to_string(), frame_csv(f)));
+        self.files.push((file.to_string(), f.to_csv()));
     }
 
     fn unavailable(&self, key: &str) -> Option<String> {
@@ -1698,7 +1659,7 @@ mod tests {
             ("(all)", "(all)"),
             ("", ""),
         ] {
-            assert_eq!(csv_cell_text(cell), want, "{cell:?}");
+            assert_eq!(crate::output::csv_cell(cell), want, "{cell:?}");
         }
         let f = Frame {
             name: "t".into(),
@@ -1715,7 +1676,7 @@ mod tests {
         // Numbers stay numbers (a negative number is no formula); text is neutralised, then
         // quoted as CSV needs.
         assert_eq!(
-            frame_csv(&f),
+            f.to_csv(),
             "branch,n,x\n\"'=HYPERLINK(\"\"x\"\")\",-3,-0.5\n\"A, B\",,true\n"
         );
     }

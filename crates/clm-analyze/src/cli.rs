@@ -414,10 +414,15 @@ async fn dispatch(cli: Cli) -> std::result::Result<(), Fail> {
             }
             let engine = open_engine(&bundles).await?;
             let as_of = as_of(&engine, &params)?;
-            let result = engine
-                .run(&analysis, &profile, as_of, detail.as_deref())
-                .await
-                .analysis()?;
+            // `run clv`: the lifetime models (crate::clv) on the SQL summary of clv.sql
+            let result = if name == "clv" {
+                crate::clv::run(&engine, &library, &profile, as_of, detail.as_deref()).await
+            } else {
+                engine
+                    .run(&analysis, &profile, as_of, detail.as_deref())
+                    .await
+            }
+            .analysis()?;
             for n in &result.notes {
                 eprintln!("note: {n}");
             }

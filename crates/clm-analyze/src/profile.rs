@@ -155,6 +155,76 @@ struct ProfileFile {
     /// `[lists.NAME]`: saved filters (`clm-analyze run list --name NAME`).
     #[serde(default)]
     lists: BTreeMap<String, SavedList>,
+    /// `[clv]`: the customer-lifetime models of `run clv` (bound as `$clv_KEY` parameters).
+    #[serde(default)]
+    clv: Option<ClvSpec>,
+}
+
+/// `[clv]`: what `clv_summary` summarises and how `run clv` predicts (SPEC §5.4, lifetimes).
+/// Each key becomes the parameter `clv_KEY` (`--param clv_horizon=90`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClvSpec {
+    /// The events: `sales` (amounts give the value), `visits` or `services`.
+    #[serde(default = "ClvSpec::default_table")]
+    pub table: String,
+    /// The period unit of the summary and the model: `day`, `week` or `month`.
+    #[serde(default = "ClvSpec::default_period")]
+    pub period: String,
+    /// Expected purchases are over the next `horizon` periods.
+    #[serde(default = "ClvSpec::default_horizon")]
+    pub horizon: i64,
+    /// CLV is over the next `months` months (lifetimes' `time`).
+    #[serde(default = "ClvSpec::default_months")]
+    pub months: i64,
+    /// Monthly discount rate of the CLV (lifetimes' `discount_rate`).
+    #[serde(default = "ClvSpec::default_discount_rate")]
+    pub discount_rate: f64,
+    /// L2 penalty on the parameters of both fits (lifetimes' `penalizer_coef`).
+    #[serde(default)]
+    pub penalizer: f64,
+}
+
+impl ClvSpec {
+    fn default_table() -> String {
+        "sales".into()
+    }
+    fn default_period() -> String {
+        "day".into()
+    }
+    fn default_horizon() -> i64 {
+        30
+    }
+    fn default_months() -> i64 {
+        12
+    }
+    fn default_discount_rate() -> f64 {
+        0.01
+    }
+    /// The `$clv_*` parameters.
+    fn params(&self) -> Vec<(String, Param)> {
+        vec![
+            ("clv_table".into(), Param::Str(self.table.clone())),
+            ("clv_period".into(), Param::Str(self.period.clone())),
+            ("clv_horizon".into(), Param::Int(self.horizon)),
+            ("clv_months".into(), Param::Int(self.months)),
+            ("clv_discount_rate".into(), Param::Float(self.discount_rate)),
+            ("clv_penalizer".into(), Param::Float(self.penalizer)),
+        ]
+    }
+}
+
+impl Default for ClvSpec {
+    fn default() -> ClvSpec {
+        ClvSpec {
+            table: ClvSpec::default_table(),
+            period: ClvSpec::default_period(),
+            horizon: ClvSpec::default_horizon(),
+            months: ClvSpec::default_months(),
+            discount_rate: ClvSpec::default_discount_rate(),
+            penalizer: 0.0,
+        }
+    }
 }
 
 /// `[report]`: which sections the report has, in page order, and the figures of its summary.
@@ -338,6 +408,16 @@ impl Profile {
         if file.stages.order.is_empty() {
             bail!("profile {origin}: [stages] order is empty");
         }
+        // [clv]: the parameters clv_KEY (a profile without [clv] gets the defaults)
+        for (key, value) in file.clv.unwrap_or_default().params() {
+            if params.contains_key(&key) {
+                bail!(
+                    "profile {origin}: `{key}` is set by [clv] ({}), not by [params]",
+                    &key[4..]
+                );
+            }
+            params.insert(key, value);
+        }
         let profile = Profile {
             name: file.name,
             description: file.description,
@@ -374,6 +454,22 @@ impl Profile {
                     "profile {}: rfm_events must be visits or sales, got {e:?}",
                     self.origin
                 );
+            }
+        }
+        for (key, known) in [
+            ("clv_table", &["sales", "visits", "services"][..]),
+            ("clv_period", &["day", "week", "month"][..]),
+        ] {
+            if let Some(v) = self.params.get(key) {
+                let v = v.to_string();
+                if !known.contains(&v.as_str()) {
+                    bail!(
+                        "profile {}: [clv] {} must be one of {}, got {v:?}",
+                        self.origin,
+                        &key[4..],
+                        known.join(", ")
+                    );
+                }
             }
         }
         for (k, v) in &self.params {

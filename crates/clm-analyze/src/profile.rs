@@ -408,6 +408,10 @@ impl Profile {
         if file.stages.order.is_empty() {
             bail!("profile {origin}: [stages] order is empty");
         }
+        // RFM keys a profile file may lack (older files): SPEC §5.4's defaults
+        for (key, value) in rfm_defaults() {
+            params.entry(key.to_string()).or_insert(value);
+        }
         // [clv]: the parameters clv_KEY (a profile without [clv] gets the defaults)
         for (key, value) in file.clv.unwrap_or_default().params() {
             if params.contains_key(&key) {
@@ -456,6 +460,7 @@ impl Profile {
                 );
             }
         }
+        self.check_rfm()?;
         for (key, known) in [
             ("clv_table", &["sales", "visits", "services"][..]),
             ("clv_period", &["day", "week", "month"][..]),
@@ -510,6 +515,56 @@ impl Profile {
             }
         }
         self.check_queries_and_report()
+    }
+
+    /// The RFM keys (SPEC §5.4): tie rule, bins, thresholds, window.
+    fn check_rfm(&self) -> Result<()> {
+        let origin = &self.origin;
+        for (key, known) in [
+            ("rfm_ties", &["dense", "cume_dist"][..]),
+            ("rfm_bins", &["quantile", "fixed"][..]),
+        ] {
+            match self.params.get(key) {
+                Some(Param::Str(v)) if known.contains(&v.as_str()) => {}
+                Some(v) => bail!(
+                    "profile {origin}: {key} must be one of {}, got {v}",
+                    known.join(", ")
+                ),
+                None => {}
+            }
+        }
+        match self.params.get("rfm_window_days") {
+            Some(Param::Str(v)) if v != "all" => bail!(
+                "profile {origin}: rfm_window_days must be a number of days or \"all\", got {v:?}"
+            ),
+            Some(Param::Int(0)) => {
+                bail!("profile {origin}: rfm_window_days must be at least 1 (or \"all\")")
+            }
+            _ => {}
+        }
+        let fixed = matches!(self.params.get("rfm_bins"), Some(Param::Str(v)) if v == "fixed");
+        for key in ["rfm_r_bins", "rfm_f_bins", "rfm_m_bins"] {
+            let Some(p) = self.params.get(key) else {
+                continue;
+            };
+            let Param::List(items) = p else {
+                bail!("profile {origin}: {key} must be a list of 4 numbers, e.g. [\"2\", \"3\", \"5\", \"10\"]");
+            };
+            let nums: Vec<Option<f64>> = items
+                .iter()
+                .map(|t| t.trim().parse::<f64>().ok().filter(|x| x.is_finite()))
+                .collect();
+            let ok = nums.iter().all(Option::is_some)
+                && nums.windows(2).all(|w| w[0] < w[1])
+                && (!fixed || nums.len() == 4);
+            if !ok {
+                bail!(
+                    "profile {origin}: {key} must be 4 increasing numbers (the bounds of scores 2 to 5), got [{}]",
+                    items.join(", ")
+                );
+            }
+        }
+        Ok(())
     }
 
     fn check_queries_and_report(&self) -> Result<()> {
@@ -608,9 +663,19 @@ impl Profile {
                 self.params.keys().cloned().collect::<Vec<_>>().join(", ")
             )
         })?;
-        let new = current
-            .parse_like(value)
-            .with_context(|| format!("--param {key} ({})", current.kind()))?;
+        let new = if key == "rfm_window_days" {
+            // a number of days, or "all" (the whole history)
+            match value.trim() {
+                "all" => Param::Str("all".into()),
+                v => Param::Int(v.parse().map_err(|_| {
+                    anyhow!("--param rfm_window_days: expected a number of days or all, got {v:?}")
+                })?),
+            }
+        } else {
+            current
+                .parse_like(value)
+                .with_context(|| format!("--param {key} ({})", current.kind()))?
+        };
         let mut next = self.clone();
         next.params.insert(key.to_string(), new);
         next.check()?;
@@ -704,6 +769,18 @@ impl Profile {
         }
         self.params.get(name).map(|p| p.to_string())
     }
+}
+
+/// The RFM keys and their defaults (SPEC §5.4), for profile files that lack them.
+fn rfm_defaults() -> Vec<(&'static str, Param)> {
+    let list = |v: &[&str]| Param::List(v.iter().map(|s| s.to_string()).collect());
+    vec![
+        ("rfm_ties", Param::Str("dense".into())),
+        ("rfm_bins", Param::Str("quantile".into())),
+        ("rfm_r_bins", list(&["30", "90", "180", "365"])),
+        ("rfm_f_bins", list(&["2", "3", "5", "10"])),
+        ("rfm_m_bins", list(&["1000", "5000", "20000", "50000"])),
+    ]
 }
 
 fn is_identifier(s: &str) -> bool {

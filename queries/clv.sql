@@ -3,7 +3,8 @@
 --
 -- The SQL gives the summary (clv_events.sql, as clv_summary) and the settings; clm-analyze
 -- fits the models on it (crates/clm-predict, clv.rs) and writes the outputs `fit`, `clients`
--- and, with --detail churn_risk, the call list.
+-- and, with --detail churn_risk, the call list; outputs of the profile's clv_extra.sql follow,
+-- with each client's p_alive added.
 
 -- @include clv_events.sql
 
@@ -21,3 +22,6 @@ SELECT
 SELECT client_pid, frequency, recency, "T", monetary_value
 FROM clv_client
 ORDER BY client_pid;
+
+-- A profile's own outputs (auto_service: the next service and car purchase dates).
+-- @include clv_extra.sql

@@ -92,8 +92,8 @@ scores AS (
 ),
 ranges AS (
     SELECT dim, score, sum(n_k) AS clients,
-        min(CASE WHEN dim = 'R' THEN -k ELSE k END) AS lowest,
-        max(CASE WHEN dim = 'R' THEN -k ELSE k END) AS highest
+        min(CASE WHEN dim = 'R' THEN 0.0 - k ELSE k END) AS lowest,
+        max(CASE WHEN dim = 'R' THEN 0.0 - k ELSE k END) AS highest
     FROM rfm_group_score
     GROUP BY dim, score
 )

@@ -93,7 +93,16 @@ pub async fn run(
     as_of: NaiveDate,
     detail: Option<&str>,
 ) -> Result<RunResult> {
-    let names = ["settings", "fit", "clients", "churn_risk"];
+    let settings = ClvSettings::of(profile)?;
+    let analysis = library.analysis("clv")?;
+    // the profile's own outputs (clv_extra.sql), after the model's
+    let extra: Vec<String> = analysis
+        .outputs()
+        .map(|o| o.name.clone())
+        .filter(|n| n != "settings" && n != "summary")
+        .collect();
+    let mut names = vec!["settings", "fit", "clients", "churn_risk"];
+    names.extend(extra.iter().map(String::as_str));
     if let Some(d) = detail {
         if !names.contains(&d) {
             bail!(
@@ -102,12 +111,10 @@ pub async fn run(
             );
         }
     }
-    let settings = ClvSettings::of(profile)?;
-    let analysis = library.analysis("clv")?;
     let sql = engine
         .run_select(&analysis, profile, as_of, Select::All)
         .await?;
-    let mut notes = sql.notes;
+    let mut notes = sql.notes.clone();
     let settings_out = sql
         .outputs
         .iter()
@@ -199,7 +206,57 @@ pub async fn run(
         let stages = stages(engine, library, profile, as_of, &mut notes).await;
         outputs.push(churn_output(profile, &rows, &predicted, &stages)?);
     }
+    let p_alive: HashMap<&str, f64> = rows
+        .iter()
+        .zip(&predicted)
+        .map(|(r, p)| (r.pid.as_str(), p.p_alive))
+        .collect();
+    for name in &extra {
+        if !want(name) {
+            continue;
+        }
+        if let Some(o) = sql.outputs.iter().find(|o| &o.name == name) {
+            outputs.push(with_p_alive(o, &p_alive)?);
+        }
+    }
     Ok(RunResult { outputs, notes })
+}
+
+/// `o` with a column p_alive after client_pid (empty for a client without a purchase).
+fn with_p_alive(o: &Output, p_alive: &HashMap<&str, f64>) -> Result<Output> {
+    if o.schema.index_of("client_pid").is_err() {
+        return Ok(o.clone());
+    }
+    let mut fields: Vec<Field> = o
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new("p_alive", DataType::Float64, true));
+    let schema = Arc::new(Schema::new(fields));
+    let mut batches = vec![];
+    for b in &o.batches {
+        let pid = b
+            .column_by_name("client_pid")
+            .and_then(|c| c.as_any().downcast_ref::<StringArray>().cloned())
+            .ok_or_else(|| anyhow!("output {}: client_pid is not text", o.name))?;
+        let pa: Float64Array = (0..pid.len())
+            .map(|i| {
+                (!pid.is_null(i))
+                    .then(|| p_alive.get(pid.value(i)).copied())
+                    .flatten()
+            })
+            .collect();
+        let mut cols = b.columns().to_vec();
+        cols.push(Arc::new(pa));
+        batches.push(RecordBatch::try_new(schema.clone(), cols)?);
+    }
+    Ok(Output {
+        name: o.name.clone(),
+        schema,
+        batches,
+    })
 }
 
 struct Predicted {

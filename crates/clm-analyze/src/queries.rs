@@ -63,6 +63,14 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../queries/clv_summary.sql"),
     ),
     ("clv.sql", include_str!("../../../queries/clv.sql")),
+    (
+        "clv_extra.sql",
+        include_str!("../../../queries/clv_extra.sql"),
+    ),
+    (
+        "clv_next_auto_service.sql",
+        include_str!("../../../queries/clv_next_auto_service.sql"),
+    ),
     ("cohorts.sql", include_str!("../../../queries/cohorts.sql")),
     (
         "segments.sql",

@@ -209,7 +209,15 @@ fn run_clv(
     params: &[&str],
     detail: Option<&str>,
 ) -> anyhow::Result<clm_analyze::RunResult> {
-    let mut profile = Profile::fitness();
+    run_clv_as(Profile::fitness(), f, params, detail)
+}
+
+fn run_clv_as(
+    mut profile: Profile,
+    f: &Fixture,
+    params: &[&str],
+    detail: Option<&str>,
+) -> anyhow::Result<clm_analyze::RunResult> {
     profile.set_lang("en").unwrap();
     for p in params {
         profile.set(p)?;
@@ -362,4 +370,120 @@ fn run_clv_refuses_data_it_cannot_fit() {
         run_clv(&population(10), &[], Some("nope")).unwrap_err()
     );
     assert!(e.contains("churn_risk"), "{e}");
+}
+
+#[test]
+fn the_dealer_gets_next_service_and_car_purchase_dates() {
+    // auto_service: dates from the profile's intervals (first service 365 days after the
+    // purchase, then every 365 days; a new car 60 months after the last), P(alive) from the
+    // model fitted on the sales. D = 2024-03-31.
+    let mut f = population(60);
+    let sale = |f: &mut Fixture, pid: &'static str, client: &'static str, at: &'static str| {
+        f.row(
+            "sales",
+            vec![
+                ("sale_pid", V::S(pid)),
+                ("client_pid", V::S(client)),
+                ("sold_at", V::Ts(at)),
+                ("category", V::S("vehicle")),
+                ("item", V::S("Model X")),
+                ("amount", V::Money(250_000_000)),
+            ],
+        );
+    };
+    let visit = |f: &mut Fixture, client: &'static str, at: &'static str| {
+        f.row(
+            "visits",
+            vec![
+                ("client_pid", V::S(client)),
+                ("visited_at", V::Ts(at)),
+                ("kind", V::S("maintenance")),
+            ],
+        );
+    };
+    // car1: bought 2023-06-10, not serviced since: first service 2023-06-10 + 365 = 2024-06-09
+    // (2024 is a leap year); next car 2028-06-10.
+    f.client("car1", REG);
+    sale(&mut f, "car1_s", "car1", "2023-06-10 10:00");
+    // car2: bought 2020-02-15, last service 2023-05-01: next 2024-04-30; next car 2025-02-15.
+    f.client("car2", REG);
+    sale(&mut f, "car2_s", "car2", "2020-02-15 10:00");
+    visit(&mut f, "car2", "2023-05-01 10:00");
+    // svc: a car bought elsewhere, serviced 2023-10-01: next 2024-09-30; no car date.
+    f.client("svc", REG);
+    visit(&mut f, "svc", "2023-10-01 10:00");
+    let p = Profile::embedded("auto_service").unwrap();
+    let r = run_clv_as(p.clone(), &f, &[], None).unwrap();
+    assert_eq!(
+        r.outputs
+            .iter()
+            .map(|o| o.name.as_str())
+            .collect::<Vec<_>>(),
+        ["settings", "fit", "clients", "next_dates"]
+    );
+    let n = Rows::of(&r.outputs[3]);
+    assert_eq!(
+        n.columns,
+        [
+            "client_pid",
+            "stage",
+            "last_car_purchase",
+            "last_service",
+            "next_service",
+            "service_kind",
+            "next_car_purchase",
+            "p_alive"
+        ]
+    );
+    let row = |c: &str| -> Vec<String> {
+        let mut v = n.filter(&[("client_pid", c)])[0].clone();
+        v.pop(); // p_alive, checked below
+        v
+    };
+    assert_eq!(
+        row("car1"),
+        [
+            "car1",
+            "acquired",
+            "2023-06-10",
+            "∅",
+            "2024-06-09",
+            "first",
+            "2028-06-10"
+        ]
+    );
+    assert_eq!(
+        row("car2"),
+        [
+            "car2",
+            "in_service",
+            "2020-02-15",
+            "2023-05-01",
+            "2024-04-30",
+            "regular",
+            "2025-02-15"
+        ]
+    );
+    assert_eq!(
+        row("svc"),
+        [
+            "svc",
+            "in_service",
+            "∅",
+            "2023-10-01",
+            "2024-09-30",
+            "regular",
+            "∅"
+        ]
+    );
+    assert_eq!(
+        n.rows.len(),
+        3,
+        "the population's clients are leads: not listed"
+    );
+    // car1 bought once: P(alive) 1; svc bought nothing here: no P(alive)
+    assert_eq!(n.get("client_pid", "car1", "p_alive"), "1");
+    assert_eq!(n.get("client_pid", "svc", "p_alive"), "∅");
+    let only = run_clv_as(p, &f, &[], Some("next_dates")).unwrap();
+    assert_eq!(only.outputs.len(), 1);
 }

@@ -541,3 +541,57 @@ fn churn_output(
         ],
     )
 }
+
+/// The date of the latest event (visit, service, sale, membership start) in the bundles, if any.
+pub async fn last_event_date(engine: &Engine) -> Result<Option<NaiveDate>> {
+    let parts: Vec<&str> = [
+        (
+            "visits",
+            "SELECT max(CAST(visited_at AS DATE)) AS d FROM visits",
+        ),
+        (
+            "services",
+            "SELECT max(CAST(done_at AS DATE)) AS d FROM services",
+        ),
+        ("sales", "SELECT max(CAST(sold_at AS DATE)) AS d FROM sales"),
+        (
+            "memberships",
+            "SELECT max(start_date) AS d FROM memberships",
+        ),
+    ]
+    .into_iter()
+    .filter(|(t, _)| engine.has_table(t))
+    .map(|(_, q)| q)
+    .collect();
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT max(d) AS d FROM ({}) AS t",
+        parts.join(" UNION ALL ")
+    );
+    let out = engine
+        .sql(&sql, &datafusion::common::ParamValues::List(vec![]))
+        .await?;
+    let d = out.first().and_then(|o| o.batches.first()).and_then(|b| {
+        b.column(0)
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::Date32Array>()
+            .and_then(|a| (!a.is_null(0)).then(|| a.value_as_date(0)).flatten())
+    });
+    Ok(d)
+}
+
+/// A warning when D lies more than 30 days after the bundle's last event: windows ending at D
+/// (RFM's, the inactivity rules) would hold no data and every count be zero, silently. The
+/// manifest always holds an as-of date (the export's `--as-of`, today by default), so a
+/// transactions export made years after its data needs `--as-of` at the analysis.
+pub async fn as_of_note(engine: &Engine, as_of: NaiveDate) -> Option<String> {
+    let last = last_event_date(engine).await.ok().flatten()?;
+    ((as_of - last).num_days() > 30).then(|| {
+        format!(
+            "the as-of date {as_of} is {} days after the bundle's last event ({last}): windows ending at {as_of} may hold no data; give --as-of {last} to analyse up to the last event",
+            (as_of - last).num_days()
+        )
+    })
+}

@@ -487,3 +487,29 @@ fn the_dealer_gets_next_service_and_car_purchase_dates() {
     let only = run_clv_as(p, &f, &[], Some("next_dates")).unwrap();
     assert_eq!(only.outputs.len(), 1);
 }
+
+#[test]
+fn an_as_of_date_after_all_data_is_warned_about() {
+    // the last event: the sale of 2024-03-31 (s1); the visit of 2024-01-05 is earlier
+    let mut f = summary_fixture();
+    f.visit("p", "2024-01-05 10:00");
+    let e = f.engine();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    assert_eq!(
+        rt.block_on(clv::last_event_date(&e)).unwrap(),
+        Some(date("2024-04-02")),
+        "p5, sold after the other sales, is the last event of the bundle"
+    );
+    // 30 days after it: no warning; 31: a warning naming both dates
+    assert_eq!(rt.block_on(clv::as_of_note(&e, date("2024-05-02"))), None);
+    let n = rt
+        .block_on(clv::as_of_note(&e, date("2024-05-03")))
+        .unwrap();
+    assert!(
+        n.contains("2024-05-03") && n.contains("--as-of 2024-04-02"),
+        "{n}"
+    );
+}

@@ -42,6 +42,7 @@ pub const REPORT_SECTIONS: &[(&str, &[&str])] = &[
     ("cohorts", &["cohorts"]),
     ("trends", &["metrics"]),
     ("rfm", &["rfm"]),
+    ("clv", &["clv"]),
     ("targets", &["targets"]),
     ("loyalty", &["loyalty"]),
     ("coverage", &["coverage"]),

@@ -513,3 +513,49 @@ fn an_as_of_date_after_all_data_is_warned_about() {
         "{n}"
     );
 }
+
+#[test]
+fn the_report_section_counts_clients_by_p_alive_band() {
+    let f = population(120);
+    let mut profile = Profile::fitness();
+    profile.set_lang("en").unwrap();
+    profile.set("clv_period=day").unwrap();
+    let library = Library::embedded().for_profile(&profile);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let e = f.engine();
+    let r = rt
+        .block_on(clv::run_for_report(
+            &e,
+            &library,
+            &profile,
+            date("2024-03-31"),
+        ))
+        .unwrap();
+    let names: Vec<&str> = r.outputs.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["settings", "fit", "clients", "churn_risk"]);
+    let frames: std::collections::BTreeMap<String, clm_analyze::frame::Frame> = r
+        .outputs
+        .iter()
+        .map(|o| {
+            (
+                format!("clv.{}", o.name),
+                clm_analyze::frame::Frame::of(o).unwrap(),
+            )
+        })
+        .collect();
+    let html = clv::report_body(&frames, "en");
+    // the three bands' client counts add up to the 120 clients
+    let counts: Vec<usize> = html
+        .split("<td class=\"num\">")
+        .skip(1)
+        .step_by(2)
+        .map(|c| c.split('<').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(counts.len(), 3, "{html}");
+    assert_eq!(counts.iter().sum::<usize>(), 120, "{html}");
+    assert!(html.contains("Valuable clients at risk"), "{html}");
+    assert!(!html.contains("NaN"), "{html}");
+}

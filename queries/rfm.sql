@@ -1,15 +1,24 @@
--- @title RFM scores, segments and the risk/profit matrix over the window ending at D (SPEC §5.4)
+-- @title RFM scores, segments, the risk/profit matrix and the score bins over the window ending at D (SPEC §5.4)
 -- @requires clients: clients are scored
 -- @requires sales: monetary is the sum of sales amounts
--- @optional visits: with rfm_events = visits (clubs) no client is scored without visits
+-- @optional visits: with rfm_events = visits (clubs), recency and frequency come from the sales instead
 --
--- Window: the $rfm_window_days days ending with D. Events: $rfm_events = 'visits' (clubs):
--- visits give recency and frequency, sales give monetary; 'sales' (transactional businesses):
--- sales give all three. Scored: every client with at least one event in the window.
--- recency_days = D - date of the last event; frequency = number of events; monetary = sum of
--- sales amounts in the window (0 if none).
--- Scores 1-5, ties sharing a score: score = ceil(5 * cume_dist), cume_dist over frequency
--- ascending (F), monetary ascending (M), recency_days descending (R: the most recent get 5).
+-- Window: the $rfm_window_days days ending with D ('all': the whole history up to D).
+-- Events: $rfm_events = 'visits' (clubs): visits give recency and frequency, sales give
+-- monetary (a bundle without visits: sales give all three); 'sales' (transactional
+-- businesses): sales give all three. Scored: every client with at least one event in the
+-- window. recency_days = D - date of the last event; frequency = number of events;
+-- monetary = sum of sales amounts in the window (0 if none).
+-- Scores 1-5, ties always sharing a score, larger = better (R: the most recent get 5):
+--   $rfm_bins = 'quantile' with $rfm_ties = 'dense' (default): by position among the scored
+--     clients, a tie group placed by its middle client; when a dimension has at least 5
+--     distinct values every score 1-5 has clients. $rfm_ties = 'cume_dist':
+--     score = ceil(5 * cume_dist), a tie group taking the top of its block (levels can be
+--     empty when one value is common, e.g. half the clients with a single purchase).
+--   $rfm_bins = 'fixed': the profile's thresholds $rfm_r_bins (most recency days for 5, 4,
+--     3, 2), $rfm_f_bins and $rfm_m_bins (least value for 2, 3, 4, 5).
+-- The rules are in rfm_core.sql; the output `bins` shows, per dimension and score, the clients
+-- and the values that got it.
 
 -- @include rfm_core.sql
 
@@ -70,6 +79,30 @@ counted AS (
 SELECT r_band, m_1_2 AS "M 1-2", m_3 AS "M 3", m_4_5 AS "M 4-5"
 FROM counted
 ORDER BY ord;
+
+-- The bins in force: per dimension and score, the clients and the range of values that got
+-- it (R in recency days, F in events, M in money), the rule, and the events R and F count
+-- (sales where rfm_events = visits but the bundle has no visit).
+-- @output bins
+WITH
+scores AS (
+    SELECT * FROM (VALUES ('R', 1), ('R', 2), ('R', 3), ('R', 4), ('R', 5),
+                          ('F', 1), ('F', 2), ('F', 3), ('F', 4), ('F', 5),
+                          ('M', 1), ('M', 2), ('M', 3), ('M', 4), ('M', 5)) AS t(dim, score)
+),
+ranges AS (
+    SELECT dim, score, sum(n_k) AS clients,
+        min(CASE WHEN dim = 'R' THEN 0.0 - k ELSE k END) AS lowest,
+        max(CASE WHEN dim = 'R' THEN 0.0 - k ELSE k END) AS highest
+    FROM rfm_group_score
+    GROUP BY dim, score
+)
+SELECT s.dim, s.score, coalesce(r.clients, 0) AS clients, r.lowest, r.highest,
+    CASE WHEN $rfm_bins::VARCHAR = 'fixed' THEN 'fixed' ELSE $rfm_ties::VARCHAR END AS rule,
+    (SELECT events FROM rfm_setting) AS events
+FROM scores s
+LEFT JOIN ranges r ON r.dim = s.dim AND r.score = s.score
+ORDER BY CASE s.dim WHEN 'R' THEN 1 WHEN 'F' THEN 2 ELSE 3 END, s.score;
 
 -- Every scored client.
 -- @output clients detail

@@ -9,6 +9,11 @@ if ! python3 -c 'import duckdb' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check 'duckdb>=1.5' >&2
 fi
 
+# lifetimes (Python) for the CDNOW comparison of `run clv` (tests/e2e_cdnow.rs), in a private
+# venv under the target directory; without it that test skips, except under CI where it fails.
+scripts/cdnow.sh --install-only \
+  || echo "test.sh: could not install lifetimes; the CDNOW check will say so" >&2
+
 # Headless Chromium renders the HTML report in its browser test (Debian package).
 if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   echo "test.sh: installing chromium (apt-get) for the report's browser test" >&2

@@ -433,10 +433,19 @@ async fn dispatch(cli: Cli) -> std::result::Result<(), Fail> {
             }
             let engine = open_engine(&bundles).await?;
             let as_of = as_of(&engine, &params)?;
-            let result = engine
-                .run(&analysis, &profile, as_of, detail.as_deref())
-                .await
-                .analysis()?;
+            // D after all the data: say so rather than give zeros silently (crate::clv)
+            if let Some(n) = crate::clv::as_of_note(&engine, as_of).await {
+                eprintln!("warning: {n}");
+            }
+            // `run clv`: the lifetime models (crate::clv) on the SQL summary of clv.sql
+            let result = if name == "clv" {
+                crate::clv::run(&engine, &library, &profile, as_of, detail.as_deref()).await
+            } else {
+                engine
+                    .run(&analysis, &profile, as_of, detail.as_deref())
+                    .await
+            }
+            .analysis()?;
             for n in &result.notes {
                 eprintln!("note: {n}");
             }

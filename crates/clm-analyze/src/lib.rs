@@ -11,6 +11,7 @@
 pub mod bundles;
 pub mod charts;
 pub mod cli;
+pub mod clv;
 pub mod engine;
 pub mod forms;
 pub mod frame;

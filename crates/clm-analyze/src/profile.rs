@@ -42,6 +42,7 @@ pub const REPORT_SECTIONS: &[(&str, &[&str])] = &[
     ("cohorts", &["cohorts"]),
     ("trends", &["metrics"]),
     ("rfm", &["rfm"]),
+    ("clv", &["clv"]),
     ("targets", &["targets"]),
     ("loyalty", &["loyalty"]),
     ("coverage", &["coverage"]),
@@ -155,6 +156,76 @@ struct ProfileFile {
     /// `[lists.NAME]`: saved filters (`clm-analyze run list --name NAME`).
     #[serde(default)]
     lists: BTreeMap<String, SavedList>,
+    /// `[clv]`: the customer-lifetime models of `run clv` (bound as `$clv_KEY` parameters).
+    #[serde(default)]
+    clv: Option<ClvSpec>,
+}
+
+/// `[clv]`: what `clv_summary` summarises and how `run clv` predicts (SPEC §5.4, lifetimes).
+/// Each key becomes the parameter `clv_KEY` (`--param clv_horizon=90`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClvSpec {
+    /// The events: `sales` (amounts give the value), `visits` or `services`.
+    #[serde(default = "ClvSpec::default_table")]
+    pub table: String,
+    /// The period unit of the summary and the model: `day`, `week` or `month`.
+    #[serde(default = "ClvSpec::default_period")]
+    pub period: String,
+    /// Expected purchases are over the next `horizon` periods.
+    #[serde(default = "ClvSpec::default_horizon")]
+    pub horizon: i64,
+    /// CLV is over the next `months` months (lifetimes' `time`).
+    #[serde(default = "ClvSpec::default_months")]
+    pub months: i64,
+    /// Monthly discount rate of the CLV (lifetimes' `discount_rate`).
+    #[serde(default = "ClvSpec::default_discount_rate")]
+    pub discount_rate: f64,
+    /// L2 penalty on the parameters of both fits (lifetimes' `penalizer_coef`).
+    #[serde(default)]
+    pub penalizer: f64,
+}
+
+impl ClvSpec {
+    fn default_table() -> String {
+        "sales".into()
+    }
+    fn default_period() -> String {
+        "day".into()
+    }
+    fn default_horizon() -> i64 {
+        30
+    }
+    fn default_months() -> i64 {
+        12
+    }
+    fn default_discount_rate() -> f64 {
+        0.01
+    }
+    /// The `$clv_*` parameters.
+    fn params(&self) -> Vec<(String, Param)> {
+        vec![
+            ("clv_table".into(), Param::Str(self.table.clone())),
+            ("clv_period".into(), Param::Str(self.period.clone())),
+            ("clv_horizon".into(), Param::Int(self.horizon)),
+            ("clv_months".into(), Param::Int(self.months)),
+            ("clv_discount_rate".into(), Param::Float(self.discount_rate)),
+            ("clv_penalizer".into(), Param::Float(self.penalizer)),
+        ]
+    }
+}
+
+impl Default for ClvSpec {
+    fn default() -> ClvSpec {
+        ClvSpec {
+            table: ClvSpec::default_table(),
+            period: ClvSpec::default_period(),
+            horizon: ClvSpec::default_horizon(),
+            months: ClvSpec::default_months(),
+            discount_rate: ClvSpec::default_discount_rate(),
+            penalizer: 0.0,
+        }
+    }
 }
 
 /// `[report]`: which sections the report has, in page order, and the figures of its summary.
@@ -343,6 +414,20 @@ impl Profile {
         if file.stages.order.is_empty() {
             bail!("profile {origin}: [stages] order is empty");
         }
+        // RFM keys a profile file may lack (older files): SPEC §5.4's defaults
+        for (key, value) in rfm_defaults() {
+            params.entry(key.to_string()).or_insert(value);
+        }
+        // [clv]: the parameters clv_KEY (a profile without [clv] gets the defaults)
+        for (key, value) in file.clv.unwrap_or_default().params() {
+            if params.contains_key(&key) {
+                bail!(
+                    "profile {origin}: `{key}` is set by [clv] ({}), not by [params]",
+                    &key[4..]
+                );
+            }
+            params.insert(key, value);
+        }
         let profile = Profile {
             name: file.name,
             description: file.description,
@@ -379,6 +464,23 @@ impl Profile {
                     "profile {}: rfm_events must be visits or sales, got {e:?}",
                     self.origin
                 );
+            }
+        }
+        self.check_rfm()?;
+        for (key, known) in [
+            ("clv_table", &["sales", "visits", "services"][..]),
+            ("clv_period", &["day", "week", "month"][..]),
+        ] {
+            if let Some(v) = self.params.get(key) {
+                let v = v.to_string();
+                if !known.contains(&v.as_str()) {
+                    bail!(
+                        "profile {}: [clv] {} must be one of {}, got {v:?}",
+                        self.origin,
+                        &key[4..],
+                        known.join(", ")
+                    );
+                }
             }
         }
         for (k, v) in &self.params {
@@ -419,6 +521,56 @@ impl Profile {
             }
         }
         self.check_queries_and_report()
+    }
+
+    /// The RFM keys (SPEC §5.4): tie rule, bins, thresholds, window.
+    fn check_rfm(&self) -> Result<()> {
+        let origin = &self.origin;
+        for (key, known) in [
+            ("rfm_ties", &["dense", "cume_dist"][..]),
+            ("rfm_bins", &["quantile", "fixed"][..]),
+        ] {
+            match self.params.get(key) {
+                Some(Param::Str(v)) if known.contains(&v.as_str()) => {}
+                Some(v) => bail!(
+                    "profile {origin}: {key} must be one of {}, got {v}",
+                    known.join(", ")
+                ),
+                None => {}
+            }
+        }
+        match self.params.get("rfm_window_days") {
+            Some(Param::Str(v)) if v != "all" => bail!(
+                "profile {origin}: rfm_window_days must be a number of days or \"all\", got {v:?}"
+            ),
+            Some(Param::Int(0)) => {
+                bail!("profile {origin}: rfm_window_days must be at least 1 (or \"all\")")
+            }
+            _ => {}
+        }
+        let fixed = matches!(self.params.get("rfm_bins"), Some(Param::Str(v)) if v == "fixed");
+        for key in ["rfm_r_bins", "rfm_f_bins", "rfm_m_bins"] {
+            let Some(p) = self.params.get(key) else {
+                continue;
+            };
+            let Param::List(items) = p else {
+                bail!("profile {origin}: {key} must be a list of 4 numbers, e.g. [\"2\", \"3\", \"5\", \"10\"]");
+            };
+            let nums: Vec<Option<f64>> = items
+                .iter()
+                .map(|t| t.trim().parse::<f64>().ok().filter(|x| x.is_finite()))
+                .collect();
+            let ok = nums.iter().all(Option::is_some)
+                && nums.windows(2).all(|w| w[0] < w[1])
+                && (!fixed || nums.len() == 4);
+            if !ok {
+                bail!(
+                    "profile {origin}: {key} must be 4 increasing numbers (the bounds of scores 2 to 5), got [{}]",
+                    items.join(", ")
+                );
+            }
+        }
+        Ok(())
     }
 
     fn check_queries_and_report(&self) -> Result<()> {
@@ -517,9 +669,19 @@ impl Profile {
                 self.params.keys().cloned().collect::<Vec<_>>().join(", ")
             )
         })?;
-        let new = current
-            .parse_like(value)
-            .with_context(|| format!("--param {key} ({})", current.kind()))?;
+        let new = if key == "rfm_window_days" {
+            // a number of days, or "all" (the whole history)
+            match value.trim() {
+                "all" => Param::Str("all".into()),
+                v => Param::Int(v.parse().map_err(|_| {
+                    anyhow!("--param rfm_window_days: expected a number of days or all, got {v:?}")
+                })?),
+            }
+        } else {
+            current
+                .parse_like(value)
+                .with_context(|| format!("--param {key} ({})", current.kind()))?
+        };
         let mut next = self.clone();
         next.params.insert(key.to_string(), new);
         next.check()?;
@@ -613,6 +775,18 @@ impl Profile {
         }
         self.params.get(name).map(|p| p.to_string())
     }
+}
+
+/// The RFM keys and their defaults (SPEC §5.4), for profile files that lack them.
+fn rfm_defaults() -> Vec<(&'static str, Param)> {
+    let list = |v: &[&str]| Param::List(v.iter().map(|s| s.to_string()).collect());
+    vec![
+        ("rfm_ties", Param::Str("dense".into())),
+        ("rfm_bins", Param::Str("quantile".into())),
+        ("rfm_r_bins", list(&["30", "90", "180", "365"])),
+        ("rfm_f_bins", list(&["2", "3", "5", "10"])),
+        ("rfm_m_bins", list(&["1000", "5000", "20000", "50000"])),
+    ]
 }
 
 fn is_identifier(s: &str) -> bool {

@@ -50,6 +50,27 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "rfm_summary.sql",
         include_str!("../../../queries/rfm_summary.sql"),
     ),
+    (
+        "clv_core.sql",
+        include_str!("../../../queries/clv_core.sql"),
+    ),
+    (
+        "clv_events.sql",
+        include_str!("../../../queries/clv_events.sql"),
+    ),
+    (
+        "clv_summary.sql",
+        include_str!("../../../queries/clv_summary.sql"),
+    ),
+    ("clv.sql", include_str!("../../../queries/clv.sql")),
+    (
+        "clv_extra.sql",
+        include_str!("../../../queries/clv_extra.sql"),
+    ),
+    (
+        "clv_next_auto_service.sql",
+        include_str!("../../../queries/clv_next_auto_service.sql"),
+    ),
     ("cohorts.sql", include_str!("../../../queries/cohorts.sql")),
     (
         "segments.sql",
@@ -100,6 +121,8 @@ pub const ANALYSES: &[&str] = &[
     "funnel",
     "rfm",
     "rfm_summary",
+    "clv_summary",
+    "clv",
     "cohorts",
     "segments",
     "coverage",

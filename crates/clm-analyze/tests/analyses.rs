@@ -3,6 +3,7 @@
 
 mod fixture;
 
+use clm_analyze::Profile;
 use fixture::*;
 
 const REG: &str = "2023-01-01";
@@ -54,9 +55,11 @@ fn rfm_fixture() -> Fixture {
 
 #[test]
 fn rfm_scores_share_ties_and_name_segments() {
+    // SPEC §5.4's first tie rule, ceil(5 × cume_dist): rfm_ties = "cume_dist"
     let f = rfm_fixture();
     let e = f.engine();
-    let out = run(&e, "rfm", "2024-03-31", &[], Some("clients"));
+    let cume = ["rfm_ties=cume_dist"];
+    let out = run(&e, "rfm", "2024-03-31", &cume, Some("clients"));
     let r = Rows::of(&out[0]);
     // Scored: a, b, c, d, f (n = 5).
     assert_eq!(
@@ -87,10 +90,10 @@ fn rfm_scores_share_ties_and_name_segments() {
     assert_eq!(get("d", "segment"), "hibernating");
     assert_eq!(get("f", "segment"), "hibernating");
 
-    let out = run(&e, "rfm", "2024-03-31", &[], None);
+    let out = run(&e, "rfm", "2024-03-31", &cume, None);
     assert_eq!(
         out.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(),
-        ["segments", "matrix"]
+        ["segments", "matrix", "bins"]
     );
     let seg = Rows::of(&out[0]);
     assert_eq!(seg.rows.len(), 10, "every segment is listed");
@@ -114,7 +117,7 @@ fn rfm_over_sales_alone_for_transactional_businesses() {
         &f.engine(),
         "rfm",
         "2024-03-31",
-        &["rfm_events=sales"],
+        &["rfm_events=sales", "rfm_ties=cume_dist"],
         Some("clients"),
     );
     let r = Rows::of(&out[0]);
@@ -130,6 +133,171 @@ fn rfm_over_sales_alone_for_transactional_businesses() {
     assert_eq!(r.get("client_pid", "f", "r"), "1");
     // Every client made 1 purchase: all tie on F at 5/5 → 5.
     assert!(r.rows.iter().all(|x| x[r.col("f")] == "5"));
+}
+
+/// Ten clients buying (rfm_events = sales) at D = 2024-03-31: k0..k9 last bought 10, 20, ...,
+/// 100 days before D (all recencies distinct); k0..k5 bought once, k6 twice, k7 3, k8 4 and
+/// k9 6 times (60 % tied at one purchase, as on real data), each purchase 10.00.
+fn tie_fixture() -> Fixture {
+    let mut f = Fixture::new();
+    let d = date("2024-03-31");
+    let counts = [1, 1, 1, 1, 1, 1, 2, 3, 4, 6];
+    for (i, n) in counts.into_iter().enumerate() {
+        let pid: &'static str = Box::leak(format!("k{i}").into_boxed_str());
+        f.client(pid, REG);
+        for j in 0..n {
+            let day = d - chrono::Duration::days(10 * (i as i64 + 1) + j);
+            let at: &'static str =
+                Box::leak(format!("{} 10:00", day.format("%Y-%m-%d")).into_boxed_str());
+            let sid: &'static str = Box::leak(format!("{pid}_{j}").into_boxed_str());
+            f.sale(sid, pid, at, "retail", 1000);
+        }
+    }
+    f
+}
+
+#[test]
+fn rfm_dense_ties_leave_no_score_empty() {
+    let f = tie_fixture();
+    let e = f.engine();
+    let scores = |params: &[&str]| {
+        let mut p = vec!["rfm_events=sales"];
+        p.extend_from_slice(params);
+        let out = run(&e, "rfm", "2024-03-31", &p, Some("clients"));
+        let r = Rows::of(&out[0]);
+        (0..10)
+            .map(|i| {
+                let k = format!("k{i}");
+                [
+                    r.get("client_pid", &k, "r"),
+                    r.get("client_pid", &k, "f"),
+                    r.get("client_pid", &k, "m"),
+                    r.get("client_pid", &k, "segment"),
+                ]
+            })
+            .collect::<Vec<_>>()
+    };
+    // F over the tie groups 1 (6 clients), 2, 3, 4, 6 (one each), n = 10, K = 5 groups:
+    // cume_dist: ceil(5 × cum/n) = ceil(5 × 6/10) = 3 for the six, then 4, 4, 5, 5: no F 1 or 2.
+    // dense: a group's middle client (cum − n_k/2)/n: 0.3, 0.65, 0.75, 0.85, 0.95 passes
+    // 1, 3, 3, 4, 4 of the edges 0.2, 0.4, 0.6, 0.8: first edges b0 = 1, 2, 2, 4 (groups);
+    // pushed apart (b_j ≥ b_(j−1) + 1, ≥ j + 1) and capped (≤ K − 4 + j = j + 1): 2, 3, 4, 5:
+    // the five groups score 1, 2, 3, 4, 5. M (10.00 a purchase) ties alike.
+    // R, all distinct (recency 100 … 10 ascending by key = groups 1..10): middle positions
+    // 0.05, 0.15, … 0.95 pass 0, 0, 1, 1, 2, 2, 3, 3, 4, 4 edges: b0 = 3, 5, 7, 9, already
+    // apart: recency 100, 90 → 1; 80, 70 → 2; 60, 50 → 3; 40, 30 → 4; 20, 10 → 5 (as cume_dist).
+    let dense = scores(&[]);
+    let want_dense = [
+        ["5", "1", "1", "new"],
+        ["5", "1", "1", "new"],
+        ["4", "1", "1", "promising"],
+        ["4", "1", "1", "promising"],
+        ["3", "1", "1", "about_to_sleep"],
+        ["3", "1", "1", "about_to_sleep"],
+        ["2", "2", "2", "hibernating"],
+        ["2", "3", "3", "at_risk"],
+        ["1", "4", "4", "at_risk"],
+        ["1", "5", "5", "cant_lose"],
+    ];
+    assert_eq!(dense, want_dense.map(|r| r.map(String::from)));
+    let cume = scores(&["rfm_ties=cume_dist"]);
+    let want_cume = [
+        ["5", "3", "3", "potential_loyalist"],
+        ["5", "3", "3", "potential_loyalist"],
+        ["4", "3", "3", "potential_loyalist"],
+        ["4", "3", "3", "potential_loyalist"],
+        ["3", "3", "3", "need_attention"],
+        ["3", "3", "3", "need_attention"],
+        ["2", "4", "4", "at_risk"],
+        ["2", "4", "4", "at_risk"],
+        ["1", "5", "5", "cant_lose"],
+        ["1", "5", "5", "cant_lose"],
+    ];
+    assert_eq!(cume, want_cume.map(|r| r.map(String::from)));
+    // Fixed bins: F ≥ 2, 3, 5, 10 for 2..5: 1 → 1, 2 → 2, 3 → 3, 4 → 3, 6 → 4; R up to 30,
+    // 90, 180, 365 days for 5..2: 10, 20, 30 → 5; 40 … 90 → 4; 100 → 3; M ≥ 15, 25, 35, 55:
+    // 10 → 1, 20 → 2, 30 → 3, 40 → 4, 60 → 5.
+    let fixed = scores(&["rfm_bins=fixed", "rfm_m_bins=15,25,35,55"]);
+    let rf: Vec<[&str; 3]> = fixed
+        .iter()
+        .map(|r| [r[0].as_str(), r[1].as_str(), r[2].as_str()])
+        .collect();
+    assert_eq!(
+        rf,
+        [
+            ["5", "1", "1"],
+            ["5", "1", "1"],
+            ["5", "1", "1"],
+            ["4", "1", "1"],
+            ["4", "1", "1"],
+            ["4", "1", "1"],
+            ["4", "2", "2"],
+            ["4", "3", "3"],
+            ["4", "3", "4"],
+            ["3", "4", "5"],
+        ]
+    );
+    // The bins are printed with the output.
+    let out = run(&e, "rfm", "2024-03-31", &["rfm_events=sales"], None);
+    let b = Rows::of(&out[2]);
+    assert_eq!(
+        b.columns,
+        ["dim", "score", "clients", "lowest", "highest", "rule", "events"]
+    );
+    let f_bins: Vec<Vec<&str>> = b
+        .filter(&[("dim", "F")])
+        .iter()
+        .map(|r| r[1..6].iter().map(String::as_str).collect())
+        .collect();
+    assert_eq!(
+        f_bins,
+        [
+            ["1", "6", "1", "1", "dense"],
+            ["2", "1", "2", "2", "dense"],
+            ["3", "1", "3", "3", "dense"],
+            ["4", "1", "4", "4", "dense"],
+            ["5", "1", "6", "6", "dense"],
+        ]
+    );
+    assert_eq!(b.one(&[("dim", "R"), ("score", "5")], "lowest"), "10");
+    assert_eq!(b.one(&[("dim", "R"), ("score", "5")], "highest"), "20");
+    // a bad threshold list is refused with the profile's name
+    assert!(Profile::fitness().set("rfm_f_bins=3,2,5,10").is_err());
+    assert!(Profile::fitness().set("rfm_ties=ntile").is_err());
+}
+
+#[test]
+fn rfm_window_all_and_sales_when_there_are_no_visits() {
+    let f = tie_fixture();
+    let e = f.engine();
+    // rfm_events = visits (fitness) but the bundle has no visit: the sales give R, F and M
+    // rather than nobody being scored; the bins say which events counted.
+    let out = run(&e, "rfm", "2024-03-31", &[], None);
+    let b = Rows::of(&out[2]);
+    assert!(b.rows.iter().all(|r| r[b.col("events")] == "sales"));
+    let seg = Rows::of(&out[0]);
+    let scored: i64 = seg
+        .rows
+        .iter()
+        .map(|r| r[seg.col("clients")].parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(scored, 10);
+    // A 15-day window keeps k0 only (its sale 10 days before D); "all" keeps everyone, even at
+    // D = 2026-03-31, two years after the last sale (a 365-day window would score nobody).
+    let n = |params: &[&str], d: &str| {
+        Rows::of(&run(&e, "rfm", d, params, Some("clients"))[0])
+            .rows
+            .len()
+    };
+    assert_eq!(n(&["rfm_window_days=15"], "2024-03-31"), 1);
+    assert_eq!(n(&["rfm_window_days=all"], "2026-03-31"), 10);
+    assert_eq!(n(&[], "2026-03-31"), 0);
+    let mut p = Profile::fitness();
+    p.set("rfm_window_days=all").unwrap();
+    assert_eq!(p.describe("rfm_window_days").unwrap(), "all");
+    p.set("rfm_window_days=30").unwrap();
+    assert!(p.set("rfm_window_days=forever").is_err());
+    assert!(p.set("rfm_window_days=0").is_err());
 }
 
 #[test]

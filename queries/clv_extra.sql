@@ -1,0 +1,2 @@
+-- Included by clv.sql: outputs a profile adds to `run clv` (its [queries] names a file to use
+-- instead, e.g. auto_service's clv_next_auto_service.sql). Empty here. Not an analysis.

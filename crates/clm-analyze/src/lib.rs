@@ -17,6 +17,8 @@ pub mod frame;
 pub mod i18n;
 pub mod loyalty;
 pub mod output;
+// issue 12 §1: network benchmarks across clubs (`clm-analyze portfolio`)
+pub mod portfolio;
 pub mod profile;
 pub mod queries;
 pub mod report;

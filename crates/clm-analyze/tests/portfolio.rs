@@ -5,9 +5,12 @@
 mod fixture;
 
 use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::{Arc, OnceLock};
+
+use clap::Parser;
+use clm_analyze::cli::{Cli, Command, Fail};
+use std::sync::OnceLock;
 
 use clm_analyze::portfolio::{self, figures_schema, Figures};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -36,7 +39,7 @@ fn run_network(f: &Figures, for_club: Option<&str>) -> Vec<clm_analyze::Output> 
     .unwrap()
 }
 
-fn output<'a>(outs: &'a [clm_analyze::Output], name: &str) -> Rows {
+fn output(outs: &[clm_analyze::Output], name: &str) -> Rows {
     Rows::of(
         outs.iter()
             .find(|o| o.name == name)
@@ -306,4 +309,505 @@ fn one_clubs_view_holds_the_distribution_and_its_own_figures_only() {
     exact(&at("renewal_rate", "2026-10", "value"), 0.75);
     assert_eq!(at("renewal_rate", "2026-10", "rank"), "∅");
     assert_eq!(v.rows.len(), 5);
+}
+
+// ---------------------------------------------------------------------------------------
+// Real bundles: synthetic clubs, each exported with its own pseudonymization key.
+
+const CLUBS: [&str; 5] = ["alpha", "bravo", "charlie", "delta", "echo"];
+
+fn as_of() -> chrono::NaiveDate {
+    date("2026-11-01")
+}
+
+/// Synthetic clubs: five (CLUBS) exported with one data key into exports/NAME, and a sixth,
+/// `foxtrot`, with a data key of its own into other/foxtrot.
+struct Clubs {
+    tmp: tempfile::TempDir,
+    /// The data key of the five.
+    kd: PathBuf,
+    /// foxtrot's data key.
+    kd_foxtrot: PathBuf,
+}
+
+impl Clubs {
+    /// The club's pseudonymization key.
+    fn kp(&self, name: &str) -> PathBuf {
+        self.tmp
+            .path()
+            .join("work")
+            .join(name)
+            .join("keys")
+            .join("pseudonym.key")
+    }
+
+    fn mapping(&self, name: &str) -> PathBuf {
+        self.tmp
+            .path()
+            .join("work")
+            .join(name)
+            .join("src")
+            .join(clm_synth::MAPPING_FILE)
+    }
+}
+
+impl Clubs {
+    fn shared() -> &'static Clubs {
+        static CLUBS_: OnceLock<Clubs> = OnceLock::new();
+        CLUBS_.get_or_init(Clubs::make)
+    }
+
+    fn make() -> Clubs {
+        let tmp = tempfile::tempdir().unwrap();
+        let (_, kd) = clm_core::keys::keygen(&tmp.path().join("keys")).unwrap();
+        std::fs::create_dir(tmp.path().join("exports")).unwrap();
+        std::fs::create_dir(tmp.path().join("other")).unwrap();
+        let mut kd_foxtrot = PathBuf::new();
+        for (i, name) in CLUBS.iter().chain(["foxtrot"].iter()).enumerate() {
+            let club = tmp.path().join("work").join(name);
+            let src = club.join("src");
+            clm_synth::generate(&clm_synth::Config {
+                clients: 200,
+                seed: 100 + i as u64,
+                as_of: as_of(),
+                out: src.clone(),
+                encoding: clm_synth::Encoding::Utf8,
+            })
+            .unwrap();
+            // each club its own K_p (and K_d, used by foxtrot only)
+            let (kp, own_kd) = clm_core::keys::keygen(&club.join("keys")).unwrap();
+            let (key, out) = if *name == "foxtrot" {
+                kd_foxtrot = own_kd.clone();
+                (own_kd, tmp.path().join("other").join(name))
+            } else {
+                (kd.clone(), tmp.path().join("exports").join(name))
+            };
+            let mut o =
+                clm_pseudonymize::ExportOptions::new(src.join(clm_synth::MAPPING_FILE), out);
+            o.pseudonym_key = Some(kp);
+            o.data_key = Some(key);
+            o.as_of = Some(as_of());
+            clm_pseudonymize::export(&o).unwrap();
+        }
+        Clubs {
+            tmp,
+            kd,
+            kd_foxtrot,
+        }
+    }
+
+    fn bundle(&self, name: &str) -> PathBuf {
+        if name == "foxtrot" {
+            self.tmp.path().join("other").join(name)
+        } else {
+            self.tmp.path().join("exports").join(name)
+        }
+    }
+
+    fn exports(&self) -> PathBuf {
+        self.tmp.path().join("exports")
+    }
+}
+
+/// `clm-analyze ARGS`, run in this process through the binary's own entry points
+/// (`cli::Cli`, `portfolio::run_cli`, `cli::main_with`); results go to files. (Not the binary
+/// itself: in a target directory shared by several worktrees, it may be another tree's build.)
+struct Clm(Vec<OsString>);
+
+impl Clm {
+    fn arg(&mut self, a: impl AsRef<OsStr>) -> &mut Self {
+        self.0.push(a.as_ref().to_os_string());
+        self
+    }
+    fn args<S: AsRef<OsStr>>(&mut self, a: impl IntoIterator<Item = S>) -> &mut Self {
+        for x in a {
+            self.arg(x);
+        }
+        self
+    }
+    /// Ok, or the exit code and the message.
+    fn run(&self) -> Result<(), (u8, String)> {
+        let argv = std::iter::once(OsString::from("clm-analyze")).chain(self.0.iter().cloned());
+        let cli = Cli::try_parse_from(argv).map_err(|e| (2, e.to_string()))?;
+        match cli.command {
+            Command::Portfolio(a) => {
+                let rt = tokio::runtime::Runtime::new().unwrap();
+                rt.block_on(portfolio::run_cli(a)).map_err(|f| {
+                    let code = match f {
+                        Fail::Usage(_) => 2,
+                        Fail::Analysis(_) => 1,
+                    };
+                    (code, format!("{:#}", f.error()))
+                })
+            }
+            command => {
+                let code = clm_analyze::cli::main_with(Cli { command });
+                if format!("{code:?}") == format!("{:?}", std::process::ExitCode::SUCCESS) {
+                    Ok(())
+                } else {
+                    Err((1, format!("{:?} failed (see stderr)", self.0)))
+                }
+            }
+        }
+    }
+}
+
+fn bin() -> Clm {
+    Clm(vec![])
+}
+
+fn ok(c: &mut Clm) {
+    if let Err((code, e)) = c.run() {
+        panic!("{:?} failed ({code}): {e}", c.0);
+    }
+}
+
+fn refused(c: &mut Clm) -> String {
+    match c.run() {
+        Ok(()) => panic!("{:?} succeeded", c.0),
+        Err((code, e)) => {
+            assert_eq!(code, 2, "{e}");
+            e
+        }
+    }
+}
+
+fn json_file(p: &Path) -> Vec<serde_json::Map<String, Value>> {
+    let v: Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_object().unwrap().clone())
+        .collect()
+}
+
+fn text(v: &Value) -> String {
+    v.as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| v.to_string())
+}
+
+/// (metric, grain, period) -> value of one club in a `clubs` output.
+type Figs = BTreeMap<(String, String, String), Option<f64>>;
+
+fn figures_of(rows: &[serde_json::Map<String, Value>], club: &str) -> Figs {
+    rows.iter()
+        .filter(|r| r["club"] == club)
+        .map(|r| {
+            (
+                (text(&r["metric"]), text(&r["grain"]), text(&r["period"])),
+                r.get("value").and_then(Value::as_f64),
+            )
+        })
+        .collect()
+}
+
+/// The same figures from the club's own `run segmentation` and `run metrics`.
+fn own_runs(bundle: &Path, kd: &Path, extra: &[&str]) -> Figs {
+    let mut want = Figs::new();
+    let dir = tempfile::tempdir().unwrap();
+    let seg = dir.path().join("segmentation.json");
+    ok(bin()
+        .args(["run", "segmentation", "--format", "json", "--bundle"])
+        .arg(bundle)
+        .args(extra)
+        .arg("--data-key")
+        .arg(kd)
+        .arg("--out")
+        .arg(&seg));
+    for r in json_file(&seg) {
+        if r["branch"] == "(all)" {
+            want.insert(
+                (
+                    format!("stage_share:{}", text(&r["stage"])),
+                    "as_of".into(),
+                    as_of().to_string(),
+                ),
+                r.get("share").and_then(Value::as_f64),
+            );
+        }
+    }
+    for grain in ["month", "quarter"] {
+        let m = dir.path().join(format!("metrics-{grain}.json"));
+        ok(bin()
+            .args(["run", "metrics", "--detail", "metrics", "--format", "json"])
+            .args(["--grain", grain, "--bundle"])
+            .arg(bundle)
+            .args(extra)
+            .arg("--data-key")
+            .arg(kd)
+            .arg("--out")
+            .arg(&m));
+        let rows = json_file(&m);
+        for r in rows {
+            if r["branch"] != "(all)" {
+                continue;
+            }
+            let start =
+                chrono::NaiveDate::parse_from_str(&text(&r["period_start"]), "%Y-%m-%d").unwrap();
+            let period = match grain {
+                "month" => start.format("%Y-%m").to_string(),
+                _ => format!(
+                    "{}-Q{}",
+                    start.format("%Y"),
+                    (chrono::Datelike::month(&start) - 1) / 3 + 1
+                ),
+            };
+            for (k, v) in &r {
+                if ["period_start", "period_end", "branch"].contains(&k.as_str()) {
+                    continue;
+                }
+                want.insert((k.clone(), grain.into(), period.clone()), v.as_f64());
+            }
+        }
+    }
+    want
+}
+
+#[test]
+fn per_club_figures_equal_each_clubs_own_runs() {
+    let c = Clubs::shared();
+    let out = c.tmp.path().join("pf-bundle.json");
+    let mut cmd = bin();
+    cmd.arg("portfolio").arg("--data-key").arg(&c.kd);
+    for n in CLUBS {
+        cmd.arg("--bundle").arg(c.bundle(n));
+    }
+    cmd.args(["--format", "json", "--out"]).arg(&out);
+    ok(&mut cmd);
+    let clubs = json_file(&out.with_file_name("pf-bundle.clubs.json"));
+    let network = json_file(&out.with_file_name("pf-bundle.network.json"));
+    // the clubs are named after their directories
+    let names: std::collections::BTreeSet<String> =
+        clubs.iter().map(|r| text(&r["club"])).collect();
+    assert_eq!(names, CLUBS.iter().map(|s| s.to_string()).collect());
+    for name in ["alpha", "delta"] {
+        let got = figures_of(&clubs, name);
+        let want = own_runs(&c.bundle(name), &c.kd, &[]);
+        // (a figure a run leaves empty is not in its JSON objects)
+        // every figure of the club's own runs is in the portfolio with the same value
+        for (k, v) in &want {
+            assert_eq!(got.get(k), Some(v), "{name} {k:?}");
+        }
+        // and the portfolio has nothing else for it but figures its runs leave empty
+        for (k, v) in &got {
+            if !want.contains_key(k) {
+                assert_eq!(*v, None, "{name} {k:?} only in the portfolio");
+            }
+        }
+        assert!(got.len() > 100, "{name}: {} figures", got.len());
+    }
+    // five clubs: the statistics are shown
+    let renewal: Vec<_> = network
+        .iter()
+        .filter(|r| r["metric"] == "renewal_rate" && r["grain"] == "month")
+        .collect();
+    assert_eq!(renewal.len(), 12);
+    assert!(renewal
+        .iter()
+        .all(|r| r["clubs"] == 5 && r.get("median").is_some()));
+}
+
+/// A copy of a bundle directory (the same export) at `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn bundles_are_grouped_into_clubs_by_pseudonymization_key() {
+    let c = Clubs::shared();
+    let kd = clm_core::keys::DataKey::load(&c.kd).unwrap();
+    // --bundles-dir: every bundle inside, one club each, named after its directory
+    let dirs = portfolio::bundles_in(&c.exports()).unwrap();
+    let clubs = portfolio::clubs_from_dirs(&dirs, &kd).unwrap();
+    let names: Vec<&str> = clubs.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, CLUBS);
+    // a later export of alpha (same K_p) joins alpha; the club takes its latest bundle's name
+    let t = tempfile::tempdir().unwrap();
+    let later = t.path().join("alpha-december");
+    let mut o = clm_pseudonymize::ExportOptions::new(c.mapping("alpha"), later.clone());
+    o.pseudonym_key = Some(c.kp("alpha"));
+    o.data_key = Some(c.kd.clone());
+    o.as_of = Some(date("2026-12-01"));
+    clm_pseudonymize::export(&o).unwrap();
+    let clubs =
+        portfolio::clubs_from_dirs(&[c.bundle("alpha"), c.bundle("bravo"), later.clone()], &kd)
+            .unwrap();
+    assert_eq!(clubs.len(), 2);
+    let alpha = clubs.iter().find(|c| c.bundles.len() == 2).unwrap();
+    assert_eq!(alpha.name, "alpha-december");
+    assert_eq!(alpha.as_of(), date("2026-12-01"));
+    assert!(clubs.iter().any(|c| c.name == "bravo"));
+    // the same export in two directories would count twice: refused
+    let copy = t.path().join("alpha-copy");
+    copy_dir(&c.bundle("alpha"), &copy);
+    let e = portfolio::clubs_from_dirs(&[c.bundle("alpha"), copy], &kd)
+        .err()
+        .unwrap();
+    assert!(format!("{e}").contains("are the same export"), "{e}");
+    // the same directory twice too
+    let e = portfolio::clubs_from_dirs(&[c.bundle("alpha"), c.bundle("alpha")], &kd)
+        .err()
+        .unwrap();
+    assert!(format!("{e}").contains("is given twice"), "{e}");
+}
+
+#[test]
+fn two_clubs_of_one_name_with_different_keys_are_refused() {
+    let c = Clubs::shared();
+    let t = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        t.path().join("a").join("north"),
+        t.path().join("b").join("north"),
+    );
+    copy_dir(&c.bundle("alpha"), &a);
+    copy_dir(&c.bundle("bravo"), &b);
+    let err = refused(
+        bin()
+            .arg("portfolio")
+            .arg("--bundle")
+            .arg(&a)
+            .arg("--bundle")
+            .arg(&b)
+            .arg("--data-key")
+            .arg(&c.kd),
+    );
+    assert!(err.contains("two clubs are named \"north\""), "{err}");
+    assert!(err.contains("different pseudonymization keys"), "{err}");
+    assert!(err.contains("--portfolio"), "{err}");
+    assert!(err.contains(&a.display().to_string()) && err.contains(&b.display().to_string()));
+}
+
+fn write_file(p: &Path, text: &str) -> PathBuf {
+    std::fs::write(p, text).unwrap();
+    p.to_path_buf()
+}
+
+#[test]
+fn a_portfolio_entry_must_be_one_club() {
+    let c = Clubs::shared();
+    let t = tempfile::tempdir().unwrap();
+    // one entry, bundles of two pseudonymization keys
+    let f = write_file(
+        &t.path().join("mixed.toml"),
+        &format!(
+            "data_key = {:?}\n[clubs.\"North\"]\nbundles = [{:?}, {:?}]\n",
+            c.kd,
+            c.bundle("alpha"),
+            c.bundle("bravo")
+        ),
+    );
+    let err = refused(bin().arg("portfolio").arg("--portfolio").arg(&f));
+    assert!(err.contains("club \"North\" refused"), "{err}");
+    assert!(err.contains("different pseudonymization keys"), "{err}");
+    // two entries, one club
+    let copy = t.path().join("alpha-copy");
+    copy_dir(&c.bundle("alpha"), &copy);
+    let f = write_file(
+        &t.path().join("twice.toml"),
+        &format!(
+            "data_key = {:?}\n[clubs.\"North\"]\nbundles = [{:?}]\n[clubs.\"South\"]\nbundles = [{:?}]\n",
+            c.kd,
+            c.bundle("alpha"),
+            copy
+        ),
+    );
+    let err = refused(bin().arg("portfolio").arg("--portfolio").arg(&f));
+    assert!(err.contains("same pseudonymization key"), "{err}");
+    // a club opened with another club's data key: refused, naming the club
+    let f = write_file(
+        &t.path().join("key.toml"),
+        &format!(
+            "data_key = {:?}\n[clubs.\"Foxtrot\"]\nbundles = [{:?}]\n",
+            c.kd,
+            c.bundle("foxtrot")
+        ),
+    );
+    let err = refused(bin().arg("portfolio").arg("--portfolio").arg(&f));
+    assert!(err.contains("club \"Foxtrot\""), "{err}");
+}
+
+#[test]
+fn a_portfolio_file_names_the_clubs_and_one_clubs_file_holds_nothing_of_the_others() {
+    let c = Clubs::shared();
+    let t = tempfile::tempdir().unwrap();
+    // paths relative to the file; the five with the file's data key, foxtrot with its own
+    let mut toml = format!("data_key = {:?}\n", c.kd);
+    let renamed = [
+        "Club Anna",
+        "Club Boris",
+        "Club Clara",
+        "Club Dima",
+        "Club Elena",
+    ];
+    for (name, dir) in renamed.iter().zip(CLUBS) {
+        toml.push_str(&format!(
+            "[clubs.{name:?}]\nbundles = [\"exports/{dir}\"]\n"
+        ));
+    }
+    toml.push_str(&format!(
+        "[clubs.\"Foxtrot Fitness\"]\nbundles = [\"other/foxtrot\"]\ndata_key = {:?}\n",
+        c.kd_foxtrot
+    ));
+    let f = write_file(&c.tmp.path().join("portfolio.toml"), &toml);
+    let out = t.path().join("foxtrot-network.json");
+    ok(bin()
+        .args([
+            "portfolio",
+            "--param",
+            "periods=3",
+            "--for-club",
+            "Foxtrot Fitness",
+        ])
+        .arg("--portfolio")
+        .arg(&f)
+        .args(["--format", "json", "--out"])
+        .arg(&out));
+    let bytes = String::from_utf8(std::fs::read(&out).unwrap()).unwrap();
+    // no other club's name, under its new name or its directory's
+    for other in renamed.iter().chain(CLUBS.iter()) {
+        assert!(!bytes.contains(other), "{other} in the file");
+    }
+    let rows = json_file(&out);
+    let allowed = [
+        "metric", "grain", "period", "better", "clubs", "p25", "median", "p75", "best", "value",
+        "rank", "note",
+    ];
+    for r in &rows {
+        for k in r.keys() {
+            assert!(allowed.contains(&k.as_str()), "column {k}");
+        }
+    }
+    // its own figures are those of its own runs, and no other value is in the file
+    let own = own_runs(
+        &c.bundle("foxtrot"),
+        &c.kd_foxtrot,
+        &["--param", "periods=3"],
+    );
+    let mut shown = 0;
+    for r in &rows {
+        let k = (text(&r["metric"]), text(&r["grain"]), text(&r["period"]));
+        let v = r.get("value").and_then(Value::as_f64);
+        match own.get(&k) {
+            Some(w) => assert_eq!(v, *w, "{k:?}"),
+            None => assert_eq!(v, None, "{k:?}"),
+        }
+        if r.get("median").is_some() {
+            assert!(r["clubs"] == 6 || r["clubs"] == 5, "{r:?}");
+            shown += 1;
+        }
+    }
+    assert!(shown > 20, "{shown} statistics shown");
+    // an unknown club is refused
+    let err = refused(
+        bin()
+            .args(["portfolio", "--for-club", "Nobody"])
+            .arg("--portfolio")
+            .arg(&f),
+    );
+    assert!(err.contains("no club of that name"), "{err}");
 }

@@ -926,3 +926,29 @@ pub async fn run_cli(args: PortfolioArgs) -> std::result::Result<(), Fail> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_portfolio_file_parses() {
+        let p: PortfolioToml =
+            toml::from_str(include_str!("../../../examples/portfolio.toml")).unwrap();
+        assert_eq!(p.clubs.len(), 3);
+        assert_eq!(p.clubs["North"].bundles.len(), 2);
+        assert!(p.clubs["South"].data_key.is_none());
+        assert!(p.data_key.is_some());
+    }
+
+    #[test]
+    fn the_network_file_parses_with_its_three_outputs() {
+        let a = network_analysis(NETWORK_SQL, "queries/portfolio_network.sql").unwrap();
+        let outs: Vec<(&str, bool)> = a.outputs().map(|o| (o.name.as_str(), o.detail)).collect();
+        assert_eq!(
+            outs,
+            [("clubs", false), ("network", false), ("club_network", true)]
+        );
+        assert!(a.params.contains("min_clubs") && a.params.contains("for_club"));
+    }
+}

@@ -802,6 +802,19 @@ fn a_portfolio_file_names_the_clubs_and_one_clubs_file_holds_nothing_of_the_othe
         }
     }
     assert!(shown > 20, "{shown} statistics shown");
+    // the report's section reads it
+    let net = clm_analyze::network_section::load(&out).unwrap();
+    assert_eq!(net.len(), rows.len());
+    let html = clm_analyze::network_section::render(
+        &net,
+        "month",
+        &clm_analyze::i18n::Messages::new("en").unwrap(),
+        &clm_analyze::Profile::fitness(),
+    );
+    assert!(html.contains("network of 6 clubs"), "{html}");
+    for other in renamed.iter().chain(CLUBS.iter()) {
+        assert!(!html.contains(other));
+    }
     // an unknown club is refused
     let err = refused(
         bin()

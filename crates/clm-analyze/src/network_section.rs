@@ -188,7 +188,22 @@ fn label(r: &NetworkRow, m: &Messages, profile: &Profile, t: &Texts) -> String {
 /// `quarter`; each metric's latest period), beside the stage shares at D.
 pub fn render(rows: &[NetworkRow], grain: &str, m: &Messages, profile: &Profile) -> String {
     let t = texts(&m.lang);
-    let shown = select(rows, grain);
+    let mut shown = select(rows, grain);
+    // the stage shares in the profile's order of stages (they come first; the sort is stable)
+    let stage_rank = |r: &NetworkRow| -> (usize, usize) {
+        match r.metric.strip_prefix(STAGE_SHARE) {
+            Some(st) => (
+                0,
+                profile
+                    .stage_order
+                    .iter()
+                    .position(|x| x == st)
+                    .unwrap_or(usize::MAX),
+            ),
+            None => (1, 0),
+        }
+    };
+    shown.sort_by_key(|r| stage_rank(r));
     let clubs = rows.iter().map(|r| r.clubs).max().unwrap_or(0);
     let min = MIN_CLUBS.to_string();
     let fmt = |r: &NetworkRow, v: Option<f64>| -> String {

@@ -96,8 +96,8 @@ pub struct PortfolioArgs {
     /// A portfolio file (TOML): each club's name, bundle directories and data key
     #[arg(long, value_name = "FILE", conflicts_with_all = ["bundles", "bundles_dirs"])]
     pub portfolio: Option<PathBuf>,
-    /// File holding the data key (K_d) of every club the portfolio file gives none for;
-    /// default: the CLM_DATA_KEY environment variable
+    /// File holding the data key (K_d) of every club (with --portfolio: of the clubs the file
+    /// gives no key for); default: the CLM_DATA_KEY environment variable
     #[arg(long, value_name = "FILE")]
     pub data_key: Option<PathBuf>,
     /// Only this club's view: the network's distribution beside its own figures

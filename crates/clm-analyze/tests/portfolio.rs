@@ -824,3 +824,70 @@ fn a_portfolio_file_names_the_clubs_and_one_clubs_file_holds_nothing_of_the_othe
     );
     assert!(err.contains("no club of that name"), "{err}");
 }
+
+#[test]
+fn a_network_of_schools_uses_the_classes_profile() {
+    let t = tempfile::tempdir().unwrap();
+    let (_, kd) = clm_core::keys::keygen(&t.path().join("keys")).unwrap();
+    for (i, name) in ["school-north", "school-south"].into_iter().enumerate() {
+        let src = t.path().join("src").join(name);
+        clm_synth::generate_with(
+            &clm_synth::Config {
+                clients: 120,
+                seed: 300 + i as u64,
+                as_of: as_of(),
+                out: src.clone(),
+                encoding: clm_synth::Encoding::Utf8,
+            },
+            clm_synth::Profile::Classes,
+        )
+        .unwrap();
+        let (kp, _) = clm_core::keys::keygen(&t.path().join("keys").join(name)).unwrap();
+        let mut o = clm_pseudonymize::ExportOptions::new(
+            src.join(clm_synth::MAPPING_FILE),
+            t.path().join("schools").join(name),
+        );
+        o.pseudonym_key = Some(kp);
+        o.data_key = Some(kd.clone());
+        o.as_of = Some(as_of());
+        clm_pseudonymize::export(&o).unwrap();
+    }
+    let out = t.path().join("schools.json");
+    ok(bin()
+        .args(["portfolio", "--profile", "classes", "--param", "periods=2"])
+        .arg("--bundles-dir")
+        .arg(t.path().join("schools"))
+        .arg("--data-key")
+        .arg(&kd)
+        .args(["--format", "json", "--out"])
+        .arg(&out));
+    let clubs = json_file(&out.with_file_name("schools.clubs.json"));
+    let metrics: std::collections::BTreeSet<String> =
+        clubs.iter().map(|r| text(&r["metric"])).collect();
+    // the school's stages, and the metrics a school has (no starter package, no PT)
+    for m in [
+        "stage_share:lead",
+        "stage_share:new",
+        "stage_share:active",
+        "stage_share:archived",
+        "renewal_rate",
+        "churn_rate",
+    ] {
+        assert!(metrics.contains(m), "{m} missing from {metrics:?}");
+    }
+    for m in [
+        "stage_share:newcomer",
+        "starter_completion_rate",
+        "starter_to_pt_conversion",
+    ] {
+        assert!(!metrics.contains(m), "{m} in {metrics:?}");
+    }
+    // two schools: every statistic withheld, archived counts as lower-is-better
+    let network = json_file(&out.with_file_name("schools.network.json"));
+    assert!(network
+        .iter()
+        .all(|r| r["note"] == "withheld: fewer than 5 clubs" && r.get("median").is_none()));
+    assert!(network
+        .iter()
+        .any(|r| r["metric"] == "stage_share:archived" && r["better"] == "lower"));
+}

@@ -183,6 +183,10 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    // --- portfolio (issue 12 §1; src/portfolio.rs) ---
+    /// Network benchmarks across clubs: each club's stage shares and period metrics, the network's p25 / median / p75 / best, ranks
+    Portfolio(crate::portfolio::PortfolioArgs),
+    // --- end portfolio ---
     /// Print each bundle's data-encryption key, base64 (as DuckDB's PRAGMA add_parquet_key takes it)
     Dek {
         #[command(flatten)]
@@ -331,6 +335,7 @@ async fn dispatch(cli: Cli) -> std::result::Result<(), Fail> {
     match cli.command {
         Command::List { queries, profile } => list(queries.as_deref(), profile.as_deref()),
         Command::Dek { bundles } => dek(&bundles),
+        Command::Portfolio(args) => crate::portfolio::run_cli(args).await, // issue 12 §1
         Command::Sql {
             bundles,
             query,

@@ -18,6 +18,10 @@ pub mod frame;
 pub mod i18n;
 pub mod loyalty;
 pub mod output;
+// issue 12 §1: network benchmarks across clubs (`clm-analyze portfolio`)
+pub mod portfolio;
+// the report's "vs the network" section, from a `portfolio --for-club` file
+pub mod network_section;
 pub mod profile;
 pub mod queries;
 pub mod report;

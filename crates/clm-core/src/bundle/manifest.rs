@@ -224,12 +224,13 @@ impl Manifest {
 
     /// The club's name: the one recorded at export (`club` in the mapping), else the name
     /// of the bundle's directory.
+    /// (`.` and `bundles/b/..` name the directory they stand for).
     pub fn club_name(&self, bundle_dir: &Path) -> String {
         self.club.clone().unwrap_or_else(|| {
-            bundle_dir
-                .file_name()
-                .map(|s| s.to_string_lossy().to_string())
-                .unwrap_or_default()
+            let full = std::fs::canonicalize(bundle_dir).unwrap_or_else(|_| bundle_dir.into());
+            full.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| bundle_dir.display().to_string())
         })
     }
 

@@ -174,6 +174,10 @@ pub enum Command {
         /// Points rules (TOML; see examples/loyalty.toml): the loyalty section
         #[arg(long, value_name = "FILE")]
         loyalty: Option<PathBuf>,
+        /// The club against its network: a `portfolio --for-club NAME --format json` file (the
+        /// network's distribution and this club's figures only); adds the section "vs the network"
+        #[arg(long, value_name = "FILE")]
+        network: Option<PathBuf>,
         /// Read query files from DIR first (files there override the embedded ones)
         #[arg(long, value_name = "DIR")]
         queries: Option<PathBuf>,
@@ -488,6 +492,7 @@ async fn dispatch(cli: Cli) -> std::result::Result<(), Fail> {
             bundles,
             targets,
             loyalty,
+            network,
             queries,
             params,
             out,
@@ -498,6 +503,10 @@ async fn dispatch(cli: Cli) -> std::result::Result<(), Fail> {
             };
             let loyalty = match &loyalty {
                 Some(f) => Some(LoyaltyRules::load(f).usage()?),
+                None => None,
+            };
+            let network = match &network {
+                Some(f) => Some(crate::network_section::load(f).usage()?),
                 None => None,
             };
             let profile = load_profile(&params, None)?;
@@ -532,6 +541,7 @@ async fn dispatch(cli: Cli) -> std::result::Result<(), Fail> {
                 as_of,
                 targets: targets.as_ref(),
                 loyalty: loyalty.as_ref(),
+                network: network.as_deref(),
                 bundles: infos,
             };
             let started = std::time::Instant::now();

@@ -51,6 +51,9 @@ pub struct ReportOptions<'a> {
     pub as_of: NaiveDate,
     pub targets: Option<&'a Targets>,
     pub loyalty: Option<&'a LoyaltyRules>,
+    /// `--network FILE`: the network's distribution and this club's own figures (a
+    /// `portfolio --for-club` file); drawn as the section `network` right after the summary.
+    pub network: Option<&'a [crate::network_section::NetworkRow]>,
     pub bundles: Vec<BundleInfo>,
 }
 
@@ -1555,10 +1558,24 @@ pub fn render(g: &Gathered, opts: &ReportOptions<'_>) -> Result<(String, Vec<(St
         files: vec![],
     };
     let mut body = String::new();
-    // the profile's sections, in its order
-    for id in &opts.profile.report.sections {
+    // the profile's sections, in its order; with --network, "vs the network" after the summary
+    let mut sections = opts.profile.report.sections.clone();
+    if opts.network.is_some() {
+        let at = sections
+            .iter()
+            .position(|s| s == "summary")
+            .map_or(0, |i| i + 1);
+        sections.insert(at, "network".into());
+    }
+    for id in &sections {
         body.push_str(&match id.as_str() {
             "summary" => w.summary(),
+            "network" => crate::network_section::render(
+                opts.network.unwrap_or_default(),
+                "month",
+                &w.msgs,
+                opts.profile,
+            ),
             "stages" => w.stages(),
             "actions" => w.actions(),
             "funnel" => w.funnel(),
@@ -1584,7 +1601,7 @@ pub fn render(g: &Gathered, opts: &ReportOptions<'_>) -> Result<(String, Vec<(St
     }
     let as_of = opts.as_of.to_string();
     let mut nav = String::from("<nav><ul>");
-    for id in &opts.profile.report.sections {
+    for id in &sections {
         if body.contains(&format!("<section id=\"{id}\">")) {
             let _ = write!(
                 nav,

@@ -1098,6 +1098,7 @@ fn clients_without_a_branch_count_in_the_total_only_and_csv_text_is_no_formula()
         as_of: date(AS_OF),
         targets: None,
         loyalty: Some(&rules),
+        network: None,
         bundles: vec![report::BundleInfo {
             dir: "bundle".into(),
             as_of: date(AS_OF),
@@ -1209,6 +1210,7 @@ fn the_english_page_and_actions() {
         as_of: date(AS_OF),
         targets: Some(&targets),
         loyalty: Some(&rules),
+        network: None,
         bundles: vec![],
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -1238,9 +1240,35 @@ fn the_english_page_and_actions() {
     let bare = ReportOptions {
         targets: None,
         loyalty: None,
+        network: None,
         ..opts
     };
     let (page, _) = report::render(&g, &bare).unwrap();
     assert!(page.contains("<section id=\"targets\">") && page.contains("--targets FILE"));
     assert!(page.contains("<section id=\"loyalty\">") && page.contains("--loyalty FILE"));
+    assert!(
+        !page.contains("<section id=\"network\">"),
+        "no --network, no section"
+    );
+    // With --network: "vs the network" right after the summary, in the navigation too.
+    let file = out.path().join("network.json");
+    std::fs::write(
+        &file,
+        r#"[{"metric":"renewal_rate","grain":"month","period":"2026-10","better":"higher",
+            "clubs":6,"p25":0.5,"median":0.625,"p75":0.75,"best":0.875,"value":0.4375,"rank":6}]"#,
+    )
+    .unwrap();
+    let rows = clm_analyze::network_section::load(&file).unwrap();
+    let vs = ReportOptions {
+        network: Some(&rows),
+        ..bare
+    };
+    let (page, _) = report::render(&g, &vs).unwrap();
+    let at = |id: &str| {
+        page.find(&format!("<section id=\"{id}\">"))
+            .unwrap_or(usize::MAX)
+    };
+    assert!(at("summary") < at("network") && at("network") < at("stages"));
+    assert!(page.contains("href=\"#network\""));
+    assert!(page.contains("Vs the network"), "the section's title");
 }

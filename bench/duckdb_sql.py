@@ -300,22 +300,42 @@ def _ident(name):
 # b. analysis
 
 
+def _skip_literal(text, i):
+    """The end of the comment or quoted literal that starts at `i` (as clm-analyze's queries.rs
+    reads them: `--` to the line's end, `/* */`, '...' and "..." with doubled quotes), or None
+    when none starts there."""
+    n = len(text)
+    c = text[i]
+    nxt = text[i + 1] if i + 1 < n else ""
+    if c == "-" and nxt == "-":
+        j = text.find("\n", i)
+        return n if j < 0 else j
+    if c == "/" and nxt == "*":
+        j = text.find("*/", i + 2)
+        return n if j < 0 else j + 2
+    if c in "'\"":
+        j = i + 1
+        while j < n:
+            if text[j] == c:
+                if j + 1 < n and text[j + 1] == c:
+                    j += 2
+                    continue
+                break
+            j += 1
+        return j + 1
+    return None
+
+
 def split_statements(text):
     """Splits SQL at ';' outside quotes and comments, as clm-analyze's queries.rs does.
     Returns (statement text with its leading comments, has_sql) pairs."""
     chunks, cur, has_sql, i, n = [], [], False, 0, len(text)
     while i < n:
         c = text[i]
-        nxt = text[i + 1] if i + 1 < n else ""
-        if c == "-" and nxt == "-":
-            j = text.find("\n", i)
-            j = n if j < 0 else j
-            cur.append(text[i:j])
-            i = j
-            continue
-        if c == "/" and nxt == "*":
-            j = text.find("*/", i + 2)
-            j = n if j < 0 else j + 2
+        j = _skip_literal(text, i)
+        if j is not None:
+            if c in "'\"":
+                has_sql = True
             cur.append(text[i:j])
             i = j
             continue
@@ -326,18 +346,6 @@ def split_statements(text):
             continue
         if not c.isspace():
             has_sql = True
-        if c in "'\"":
-            j = i + 1
-            while j < n:
-                if text[j] == c:
-                    if j + 1 < n and text[j + 1] == c:
-                        j += 2
-                        continue
-                    break
-                j += 1
-            cur.append(text[i:j + 1])
-            i = j + 1
-            continue
         cur.append(c)
         i += 1
     if "".join(cur).strip():
@@ -404,31 +412,10 @@ def substitute(sql, values):
     written after it (`::DATE`, `::BIGINT`, `::VARCHAR[]`) stays and types the literal."""
     out, i, n = [], 0, len(sql)
     while i < n:
-        c = sql[i]
-        nxt = sql[i + 1] if i + 1 < n else ""
-        if c == "-" and nxt == "-":
-            j = sql.find("\n", i)
-            j = n if j < 0 else j
+        j = _skip_literal(sql, i)
+        if j is not None:
             out.append(sql[i:j])
             i = j
-            continue
-        if c == "/" and nxt == "*":
-            j = sql.find("*/", i + 2)
-            j = n if j < 0 else j + 2
-            out.append(sql[i:j])
-            i = j
-            continue
-        if c in "'\"":
-            j = i + 1
-            while j < n:
-                if sql[j] == c:
-                    if j + 1 < n and sql[j + 1] == c:
-                        j += 2
-                        continue
-                    break
-                j += 1
-            out.append(sql[i:j + 1])
-            i = j + 1
             continue
         m = _PLACEHOLDER.match(sql, i)
         if m:
@@ -438,7 +425,7 @@ def substitute(sql, values):
             out.append(literal(values[name]))
             i = m.end()
             continue
-        out.append(c)
+        out.append(sql[i])
         i += 1
     return "".join(out)
 

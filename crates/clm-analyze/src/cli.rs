@@ -187,7 +187,7 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
-    // --- portfolio (issue 12 §1; src/portfolio.rs) ---
+    // --- portfolio (issue 12 §1; src/portfolio.rs, computed in clm_query::portfolio) ---
     /// Network benchmarks across clubs: each club's stage shares and period metrics, the network's p25 / median / p75 / best, ranks
     Portfolio(crate::portfolio::PortfolioArgs),
     // --- end portfolio ---

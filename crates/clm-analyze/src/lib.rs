@@ -1,32 +1,32 @@
-//! clm-analyze: the consultant's side of clm (SPEC §5).
+//! clm-analyze: the consultant's side of clm (SPEC §5), the command line over two libraries:
 //!
-//! Bundles are opened and verified (`bundles`), every canonical table is registered in a
-//! DataFusion session that reads the encrypted Parquet directly (`engine`), and the analyses
-//! of the SQL library (`queries`, files in `queries/`) run with the parameters of a profile
-//! (`profile`, files in `profiles/`) bound as values. Rust only loads, binds, runs and formats
-//! (`output`); every rule is SQL. `report` runs them all and renders the consultant's report
-//! (HTML with inline SVG charts, `forms` as XLSX, CSV files); `targets` and `loyalty` read
-//! the targets and points-rules files whose values the SQL takes as parameters.
+//! * `clm-query` (`crates/clm-query`): bundles are opened and verified (`bundles`), every
+//!   canonical table is registered in a DataFusion session that reads the encrypted Parquet
+//!   directly (`engine`), and the analyses of the SQL library (`queries`, files in `queries/`)
+//!   run with the parameters of a profile (`profile`, files in `profiles/`) bound as values.
+//!   Rust only loads, binds, runs and formats (`frame`, `output`); every rule is SQL. `clv`,
+//!   `portfolio`, `targets` and `loyalty` are the analyses that compute in Rust or read the
+//!   files whose values the SQL takes as parameters.
+//! * `clm-report` (`crates/clm-report`): `report` runs them all and renders the consultant's
+//!   report (HTML with inline SVG `charts`, `forms` as XLSX, CSV files), in the language of
+//!   `i18n`; `network_section` is its "vs the network" section.
+//!
+//! This crate holds the command line (`cli`), the interactive shell (`shell`) and the
+//! arguments of `portfolio`; the modules of both libraries are re-exported under their names.
 
-pub mod bundles;
-pub mod charts;
+pub use clm_query::{bundles, engine, frame, loyalty, output, profile, queries, targets};
+pub use clm_report::{charts, forms, i18n, network_section, report};
+
 pub mod cli;
-pub mod clv;
-pub mod engine;
-pub mod forms;
-pub mod frame;
-pub mod i18n;
-pub mod loyalty;
-pub mod output;
+/// `run clv`: the computation ([`clm_query::clv`]) and the report's section
+/// ([`clm_report::clv`]).
+pub mod clv {
+    pub use clm_query::clv::*;
+    pub use clm_report::clv::*;
+}
 // issue 12 §1: network benchmarks across clubs (`clm-analyze portfolio`)
 pub mod portfolio;
-// the report's "vs the network" section, from a `portfolio --for-club` file
-pub mod network_section;
-pub mod profile;
-pub mod queries;
-pub mod report;
 pub mod shell;
-pub mod targets;
 
 pub use engine::{Engine, Output, RunResult};
 pub use profile::Profile;

@@ -14,8 +14,8 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 use crate::i18n::{kind_of, Kind, Messages};
-use crate::portfolio::{AS_OF_GRAIN, MIN_CLUBS, STAGE_SHARE};
-use crate::profile::Profile;
+use clm_query::portfolio::{AS_OF_GRAIN, MIN_CLUBS, STAGE_SHARE};
+use clm_query::profile::Profile;
 
 /// One row of a network file (`club_network`; the `network` output reads too, without the
 /// club's own columns). Empty fields are absent from the JSON objects.

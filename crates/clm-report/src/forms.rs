@@ -36,8 +36,8 @@ use anyhow::Result;
 use chrono::{Datelike, NaiveDate};
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet};
 
-use crate::frame::{Frame, Val};
 use crate::i18n::{kind_of, Kind, Messages};
+use clm_query::frame::{Frame, Val};
 
 /// The sheets, their grain and title key.
 pub const SHEETS: [(&str, &str); 3] = [

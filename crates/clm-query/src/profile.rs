@@ -309,6 +309,17 @@ struct Stages {
     order: Vec<String>,
 }
 
+/// Placeholders the engine binds itself, which a profile's `[params]` may not set: the as-of
+/// date, the profile's stage order and the per-stage texts aligned with it, and the canonical
+/// tables the bundles hold. (Here rather than in `engine`, so that profiles do not depend on it.)
+pub const BOUND_BY_ENGINE: [&str; 5] = [
+    "as_of",
+    "stage_order",
+    "stage_actions",
+    "stage_labels",
+    "tables_present",
+];
+
 /// A loaded profile, with any `--param` overrides applied.
 #[derive(Debug, Clone)]
 pub struct Profile {
@@ -387,7 +398,7 @@ impl Profile {
             if !is_identifier(&key) {
                 bail!("profile {origin}: parameter name {key:?} is not an identifier");
             }
-            if crate::engine::BOUND_BY_ENGINE.contains(&key.as_str()) {
+            if BOUND_BY_ENGINE.contains(&key.as_str()) {
                 bail!("profile {origin}: `{key}` is set by clm-analyze, not by a profile");
             }
             let p = match value {

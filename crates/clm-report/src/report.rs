@@ -18,14 +18,14 @@ use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 
 use crate::charts::{self, esc, Bar, Bullet, Series, Step, PALETTE};
-use crate::engine::{Engine, MissingTables, Select};
 use crate::forms::{self, period_label};
-use crate::frame::{Frame, Val};
 use crate::i18n::{kind_of, Kind, Messages};
-use crate::loyalty::LoyaltyRules;
-use crate::profile::{Profile, REPORT_SECTIONS};
-use crate::queries::Library;
-use crate::targets::Targets;
+use clm_query::engine::{Engine, MissingTables, Select};
+use clm_query::frame::{Frame, Val};
+use clm_query::loyalty::LoyaltyRules;
+use clm_query::profile::{Profile, REPORT_SECTIONS};
+use clm_query::queries::Library;
+use clm_query::targets::Targets;
 
 /// A bundle the report was made from (for the coverage section).
 #[derive(Debug, Clone)]
@@ -103,7 +103,7 @@ impl Gathered {
     fn add(
         &mut self,
         key: &str,
-        outputs: Vec<crate::engine::Output>,
+        outputs: Vec<clm_query::engine::Output>,
         notes: Vec<String>,
     ) -> Result<()> {
         for n in notes {
@@ -155,10 +155,10 @@ pub async fn gather(engine: &Engine, opts: &ReportOptions<'_>) -> Result<Gathere
             g.run(engine, lib, a, a, p, d).await?;
         }
     }
-    // section clv: the lifetime models (crate::clv); a fit that cannot run is left out, said why
+    // section clv: the lifetime models (clm_query::clv); a fit that cannot run is left out, said why
     if wanted("clv") {
         let t0 = Instant::now();
-        match crate::clv::run_for_report(engine, lib, p, d).await {
+        match clm_query::clv::run_for_report(engine, lib, p, d).await {
             Ok(r) => g.add("clv", r.outputs, r.notes)?,
             Err(e) => drop(g.missing.insert("clv".into(), format!("{e:#}"))),
         }
@@ -1692,7 +1692,7 @@ mod tests {
             ("(all)", "(all)"),
             ("", ""),
         ] {
-            assert_eq!(crate::output::csv_cell(cell), want, "{cell:?}");
+            assert_eq!(clm_query::output::csv_cell(cell), want, "{cell:?}");
         }
         let f = Frame {
             name: "t".into(),

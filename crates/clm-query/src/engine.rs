@@ -85,16 +85,9 @@ impl std::fmt::Display for MissingTables {
 
 impl std::error::Error for MissingTables {}
 
-/// Placeholders clm-analyze binds itself (not from a profile's `[params]`): the as-of date,
-/// the profile's stage order and the per-stage texts aligned with it, and the canonical tables
-/// the bundles hold.
-pub const BOUND_BY_ENGINE: [&str; 5] = [
-    "as_of",
-    "stage_order",
-    "stage_actions",
-    "stage_labels",
-    "tables_present",
-];
+/// Placeholders the engine binds itself; the list lives with the profiles, whose `[params]`
+/// may not set them (profile does not depend on the engine).
+pub use crate::profile::BOUND_BY_ENGINE;
 
 /// Which outputs of an analysis a run collects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -203,25 +203,10 @@ pub fn open_all(dirs: &[PathBuf], key: &DataKey) -> Result<Vec<OpenedBundle>> {
             }));
         }
     }
-    let first = out[0].bundle.manifest().pseudonym_key_fingerprint.clone();
-    if out
-        .iter()
-        .any(|b| b.bundle.manifest().pseudonym_key_fingerprint != first)
-    {
-        let list: Vec<String> = out
-            .iter()
-            .map(|b| {
-                format!(
-                    "  {} (pseudonymization key {})",
-                    b.dir().display(),
-                    b.bundle.manifest().pseudonym_key_fingerprint
-                )
-            })
-            .collect();
+    if let Some(list) = mixed_keys(&out) {
         bail!(Refused(format!(
             "bundles refused: they were made with different pseudonymization keys, so their \
-             client ids do not join:\n{}",
-            list.join("\n")
+             client ids do not join:\n{list}"
         )));
     }
     out.sort_by(|a, b| {
@@ -349,4 +334,27 @@ pub async fn register(engine: &mut Engine, bundles: &[OpenedBundle]) -> Result<V
         engine.set_default_as_of(last.as_of());
     }
     Ok(notes)
+}
+
+/// When `bundles` were made with more than one pseudonymization key (so their client ids do
+/// not join): each bundle's directory and key fingerprint, a line each, for the refusal.
+pub fn mixed_keys(bundles: &[OpenedBundle]) -> Option<String> {
+    let first = &bundles.first()?.bundle.manifest().pseudonym_key_fingerprint;
+    if bundles
+        .iter()
+        .all(|b| &b.bundle.manifest().pseudonym_key_fingerprint == first)
+    {
+        return None;
+    }
+    let list: Vec<String> = bundles
+        .iter()
+        .map(|b| {
+            format!(
+                "  {} (pseudonymization key {})",
+                b.dir().display(),
+                b.bundle.manifest().pseudonym_key_fingerprint
+            )
+        })
+        .collect();
+    Some(list.join("\n"))
 }

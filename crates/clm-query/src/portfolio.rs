@@ -319,31 +319,13 @@ pub fn clubs_from_file(file: &Path, fallback_key: Option<&Path>) -> Result<Vec<C
                 ))
             })?);
         }
-        let first = opened[0]
-            .bundle
-            .manifest()
-            .pseudonym_key_fingerprint
-            .clone();
-        if opened
-            .iter()
-            .any(|b| b.bundle.manifest().pseudonym_key_fingerprint != first)
-        {
-            let list: Vec<String> = opened
-                .iter()
-                .map(|b| {
-                    format!(
-                        "  {} (pseudonymization key {})",
-                        b.dir().display(),
-                        b.bundle.manifest().pseudonym_key_fingerprint
-                    )
-                })
-                .collect();
+        if let Some(list) = bundles::mixed_keys(&opened) {
             bail!(Refused(format!(
                 "--portfolio {}: club {name:?} refused: its bundles were made with different \
                  pseudonymization keys, so they are not one club (their client ids do not \
                  join):\n{}\nGive each club its own [clubs.\"NAME\"] entry.",
                 file.display(),
-                list.join("\n")
+                list
             )));
         }
         sort_bundles(&mut opened);

@@ -36,6 +36,9 @@ Examples:
   clm-analyze report --bundle export-2024-03 --targets targets.toml --loyalty loyalty.toml --out report/
   clm-analyze targets --bundle export-2024-03 --targets targets.toml
   clm-analyze run loyalty --bundle export-2024-03 --loyalty loyalty.toml
+  clm-analyze run clv --bundle export-2024-03 --detail churn_risk --format csv --out calls.csv
+  clm-analyze portfolio --bundles-dir exports/ --data-key kd.key --format csv --out network.csv
+  clm-analyze report --bundle export-2024-03 --network north-network.json --out report/
   clm-analyze report --profile classes --bundle school-2024-03 --out report/
   clm-analyze run list --name trial_follow_up --profile classes --bundle school-2024-03 --format csv --out calls.csv
 

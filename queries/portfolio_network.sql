@@ -15,9 +15,9 @@
 -- clubs have a value), $for_club (the club whose own view `club_network` shows).
 --
 -- Rules, one definition each:
--- * better: `lower` for churn_rate, inactive_share and the shares of the stages a club wants
---   few clients in (inactive, lapsed, former; the profiles' archived, lapsed_service,
---   at_risk, churned), `higher` for every other metric (as targets.sql decides for targets).
+-- * better: `lower` for the metrics of lower_is_better.sql (churn_rate, inactive_share and the
+--   shares of the stages a club wants few clients in), `higher` for every other metric: the
+--   same definition targets.sql uses.
 -- * percentiles: linear interpolation between order statistics (numpy's default, R type 7,
 --   DuckDB's quantile_cont): with the n values sorted x_1 <= ... <= x_n and h = (n - 1) p,
 --   q(p) = x_(floor h + 1) + (h - floor h) (x_(floor h + 2) - x_(floor h + 1)).
@@ -27,27 +27,25 @@
 -- * fewer than $min_clubs clubs with a value: p25, median, p75, best and every rank are NULL,
 --   and note says `withheld: fewer than 5 clubs`.
 
+-- @include lower_is_better.sql
 -- Each figure with its period's label (2026-10, 2026-Q3, or the date D) and direction.
 CREATE VIEW pf_figure AS
 SELECT
-    club,
-    metric,
-    grain,
-    period_start,
-    CASE grain
+    f.club,
+    f.metric,
+    f.grain,
+    f.period_start,
+    CASE f.grain
         WHEN 'month' THEN to_char(period_start, '%Y-%m')
         WHEN 'quarter' THEN concat(to_char(period_start, '%Y'), '-Q',
                                    CAST(CAST(date_part('quarter', period_start) AS BIGINT) AS VARCHAR))
         WHEN 'week' THEN to_char(period_start, '%G-W%V')
         ELSE to_char(period_start, '%Y-%m-%d')
     END AS period,
-    CASE WHEN metric IN ('churn_rate', 'inactive_share',
-                         'stage_share:inactive', 'stage_share:lapsed', 'stage_share:former',
-                         'stage_share:archived', 'stage_share:lapsed_service',
-                         'stage_share:at_risk', 'stage_share:churned')
-         THEN 'lower' ELSE 'higher' END AS better,
-    CASE WHEN isnan(value) THEN NULL ELSE value END AS value
-FROM portfolio_figures;
+    CASE WHEN lb.metric IS NOT NULL THEN 'lower' ELSE 'higher' END AS better,
+    CASE WHEN isnan(f.value) THEN NULL ELSE f.value END AS value
+FROM portfolio_figures f
+LEFT JOIN lower_is_better lb ON lb.metric = f.metric;
 
 -- The clubs with a value, ordered within each metric and period: k (1..n, ascending value)
 -- for the percentiles, rank (1 = best) for the clubs.

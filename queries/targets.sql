@@ -8,7 +8,7 @@
 -- $target_metric (a §5.2 metric of metrics.sql), $target_scope (a branch or `(all)`),
 -- $target_period_start (the first day of the target's period, ISO; empty: every period),
 -- $target_value (the target, as text), $target_better (`higher` or `lower`; empty: the
--- metric's default — lower for churn_rate and inactive_share, higher for the others).
+-- metric's default: lower for the metrics of lower_is_better.sql, higher for the others).
 -- $baseline_periods: the baseline is the mean of the metric over the $baseline_periods
 -- periods just before the target's period (those with a value; baseline_periods_used says how
 -- many). $target_recent: a target for every period is shown for the last $target_recent
@@ -32,6 +32,7 @@ UNION ALL SELECT period_start, branch, 'new_clients', CAST(new_clients AS DOUBLE
 UNION ALL SELECT period_start, branch, 'leads', CAST(leads AS DOUBLE) FROM mt_metrics
 UNION ALL SELECT period_start, branch, 'nps', CAST(nps AS DOUBLE) FROM mt_metrics;
 
+-- @include lower_is_better.sql
 -- The targets as given, one row each.
 CREATE VIEW tg_given AS
 SELECT
@@ -41,10 +42,9 @@ SELECT
     array_element($target_period_start::VARCHAR[], i) AS period_start_text,
     CAST(array_element($target_value::VARCHAR[], i) AS DOUBLE) AS target,
     coalesce(nullif(array_element($target_better::VARCHAR[], i), ''),
-             CASE WHEN array_element($target_metric::VARCHAR[], i)
-                       IN ('churn_rate', 'inactive_share') THEN 'lower'
-                  ELSE 'higher' END) AS better
-FROM (SELECT unnest(range(1, CAST(cardinality($target_metric::VARCHAR[]) AS BIGINT) + 1)) AS i) t;
+             CASE WHEN lb.metric IS NOT NULL THEN 'lower' ELSE 'higher' END) AS better
+FROM (SELECT unnest(range(1, CAST(cardinality($target_metric::VARCHAR[]) AS BIGINT) + 1)) AS i) t
+LEFT JOIN lower_is_better lb ON lb.metric = array_element($target_metric::VARCHAR[], t.i);
 
 -- One row per target and period: its own period, or each of the last $target_recent
 -- complete periods for a target of every period.

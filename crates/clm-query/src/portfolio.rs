@@ -20,7 +20,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use chrono::NaiveDate;
 use clm_core::keys::DataKey;
 use datafusion::arrow::array::{
@@ -569,8 +569,9 @@ pub async fn club_figures(
     Ok((figures, notes))
 }
 
-/// The network analysis from the text of portfolio_network.sql (directives `@title` and
-/// `@output NAME [detail]`; no includes: it reads only `portfolio_figures`).
+/// The network analysis from the text of portfolio_network.sql (directives `@title`,
+/// `@output NAME [detail]` and `@include FILE` of a file of plain statements of the embedded
+/// library; it reads only `portfolio_figures`).
 pub fn network_analysis(text: &str, origin: &str) -> Result<Analysis> {
     let mut a = Analysis {
         name: "portfolio_network".into(),
@@ -608,8 +609,26 @@ pub fn network_analysis(text: &str, origin: &str) -> Result<Analysis> {
                         detail,
                     });
                 }
+                "include" => {
+                    // a file of plain statements of the embedded library (lower_is_better.sql)
+                    let file = rest.trim();
+                    let (text, from) = queries::Library::embedded()
+                        .file(file)
+                        .with_context(|| format!("{origin}: `-- @include {file}`"))?;
+                    for inc in queries::split_statements(&text) {
+                        if inc.has_sql {
+                            let sql = inc.text.trim().to_string();
+                            a.params.extend(queries::placeholders(&sql));
+                            a.statements.push(Statement {
+                                sql,
+                                origin: format!("{from}:{}", inc.first_sql_line),
+                                output: None,
+                            });
+                        }
+                    }
+                }
                 other => bail!(
-                    "{origin}: directive `-- @{other}` is not for the network file (only @title and @output)"
+                    "{origin}: directive `-- @{other}` is not for the network file (only @title, @output and @include)"
                 ),
             }
         }

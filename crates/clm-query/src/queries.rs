@@ -81,6 +81,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../queries/coverage.sql"),
     ),
     ("targets.sql", include_str!("../../../queries/targets.sql")),
+    (
+        "lower_is_better.sql",
+        include_str!("../../../queries/lower_is_better.sql"),
+    ),
     ("loyalty.sql", include_str!("../../../queries/loyalty.sql")),
     ("list.sql", include_str!("../../../queries/list.sql")),
     ("current.sql", include_str!("../../../queries/current.sql")),

@@ -182,37 +182,14 @@ pub fn open_all(dirs: &[PathBuf], key: &DataKey) -> Result<Vec<OpenedBundle>> {
         }
         out.push(OpenedBundle { bundle });
     }
-    for (i, a) in out.iter().enumerate() {
-        if let Some(b) = out[..i]
-            .iter()
-            .find(|b| b.bundle.manifest().export_id == a.bundle.manifest().export_id)
-        {
-            bail!(Refused(if a.dir() == b.dir() {
-                format!(
-                    "bundle {} is given twice: give each export once (it would be counted twice)",
-                    a.dir().display()
-                )
-            } else {
-                format!(
-                    "bundles {} and {} are the same export (export id {}; one is a copy of the \
-                     other): give each export once, or its rows would be counted twice",
-                    b.dir().display(),
-                    a.dir().display(),
-                    a.bundle.manifest().export_id
-                )
-            }));
-        }
-    }
+    check_distinct_exports(&out)?;
     if let Some(list) = mixed_keys(&out) {
         bail!(Refused(format!(
             "bundles refused: they were made with different pseudonymization keys, so their \
              client ids do not join:\n{list}"
         )));
     }
-    out.sort_by(|a, b| {
-        let (ma, mb) = (a.bundle.manifest(), b.bundle.manifest());
-        (ma.as_of, &ma.created_at).cmp(&(mb.as_of, &mb.created_at))
-    });
+    sort_by_export(&mut out);
     Ok(out)
 }
 
@@ -357,4 +334,39 @@ pub fn mixed_keys(bundles: &[OpenedBundle]) -> Option<String> {
         })
         .collect();
     Some(list.join("\n"))
+}
+
+/// The same export given twice (the same directory, or a copy: the same export id) would count
+/// its rows twice: refused.
+pub fn check_distinct_exports(bundles: &[OpenedBundle]) -> Result<()> {
+    for (i, a) in bundles.iter().enumerate() {
+        if let Some(b) = bundles[..i]
+            .iter()
+            .find(|b| b.bundle.manifest().export_id == a.bundle.manifest().export_id)
+        {
+            bail!(Refused(if a.dir() == b.dir() {
+                format!(
+                    "bundle {} is given twice: give each export once (it would be counted twice)",
+                    a.dir().display()
+                )
+            } else {
+                format!(
+                    "bundles {} and {} are the same export (export id {}; one is a copy of the \
+                     other): give each export once, or its rows would be counted twice",
+                    b.dir().display(),
+                    a.dir().display(),
+                    a.bundle.manifest().export_id
+                )
+            }));
+        }
+    }
+    Ok(())
+}
+
+/// Oldest export first (as-of date, then creation time): the order the latest-export rule reads.
+pub fn sort_by_export(bundles: &mut [OpenedBundle]) {
+    bundles.sort_by(|a, b| {
+        let (ma, mb) = (a.bundle.manifest(), b.bundle.manifest());
+        (ma.as_of, &ma.created_at).cmp(&(mb.as_of, &mb.created_at))
+    });
 }

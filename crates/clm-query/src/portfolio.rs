@@ -98,13 +98,6 @@ fn open_one(dir: &Path, key: &DataKey) -> Result<OpenedBundle> {
     Ok(v.remove(0))
 }
 
-fn sort_bundles(bundles: &mut [OpenedBundle]) {
-    bundles.sort_by(|a, b| {
-        let (ma, mb) = (a.bundle.manifest(), b.bundle.manifest());
-        (ma.as_of, &ma.created_at).cmp(&(mb.as_of, &mb.created_at))
-    });
-}
-
 /// The bundle directories inside `dir`: every sub-directory holding a manifest.json, by name.
 pub fn bundles_in(dir: &Path) -> Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
@@ -147,19 +140,13 @@ fn check_distinct_dirs(dirs: &[PathBuf]) -> Result<()> {
 
 /// Two directories holding the same export (a copy) would count its rows twice.
 fn check_distinct_exports(club: &Club) -> Result<()> {
-    let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
-    for b in &club.bundles {
-        let id = b.bundle.manifest().export_id.as_str();
-        if let Some(first) = seen.insert(id, b.dir()) {
-            bail!(Refused(format!(
-                "club {:?}: bundles {} and {} are the same export (export id {id}): give one of them",
-                club.name,
-                first.display(),
-                b.dir().display()
-            )));
-        }
-    }
-    Ok(())
+    bundles::check_distinct_exports(&club.bundles).map_err(|e| {
+        let why = e
+            .downcast_ref::<Refused>()
+            .map(|r| r.0.clone())
+            .unwrap_or_else(|| e.to_string());
+        anyhow!(Refused(format!("club {:?}: {why}", club.name)))
+    })
 }
 
 /// Clubs from bundle directories opened with one data key: grouped by pseudonymization key,
@@ -184,7 +171,7 @@ pub fn clubs_from_dirs(dirs: &[PathBuf], key: &DataKey) -> Result<Vec<Club>> {
     let mut clubs: Vec<Club> = groups
         .into_iter()
         .map(|(_, mut bundles)| {
-            sort_bundles(&mut bundles);
+            bundles::sort_by_export(&mut bundles);
             Club {
                 name: club_name(&bundles),
                 bundles,
@@ -328,7 +315,7 @@ pub fn clubs_from_file(file: &Path, fallback_key: Option<&Path>) -> Result<Vec<C
                 list
             )));
         }
-        sort_bundles(&mut opened);
+        bundles::sort_by_export(&mut opened);
         clubs.push(Club {
             name: name.clone(),
             bundles: opened,

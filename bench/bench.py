@@ -53,7 +53,8 @@ AS_OF = "2026-11-01"
 DUCKDB_VERSION = "1.5.5"
 DUCKDB_PACKAGES = [f"duckdb=={DUCKDB_VERSION}", f"duckdb-extension-httpfs=={DUCKDB_VERSION}",
                    f"duckdb-extension-encodings=={DUCKDB_VERSION}"]
-ANALYSES = "segmentation,metrics,rfm,cohorts"
+# the suite a consultant runs each month; NAME:GRAIN runs NAME with --grain GRAIN
+ANALYSES = "segmentation,metrics:week,metrics:month,metrics:quarter,funnel,rfm,cohorts"
 STEPS = ("export", "analysis", "audit")
 # a run during which other processes used more than this many cores is flagged
 BUSY = 0.15
@@ -156,6 +157,7 @@ def build(target_dir):
     log("cargo build --release (a cold build of clm-analyze takes long)")
     sh(["cargo", "build", "--release", "--quiet", "-p", "clm-synth", "-p", "clm-pseudonymize",
         "-p", "clm-analyze", "-p", "clm-audit"], cwd=ROOT, env=env)
+    sh(["cargo", "build", "--release", "--quiet", "-p", "clm-audit", "--example", "read_all"], cwd=ROOT, env=env)
     return Path(target_dir) / "release"
 
 
@@ -249,14 +251,18 @@ def result(step, size, engine, walls, rsss, rows, mb, note=""):
         "mb_per_s": round(mb / w, 1) if mb else "",
         "peak_rss_mib": round(max(rsss), 1),
         "times_s": " ".join(f"{x:.3f}" for x in walls),
-        "ratio": "", "note": note,
+        "ratio": "", "vs_read": "", "note": note,
     }
 
 
-def pair(results, a, b):
-    """ratio = this engine's median time / DuckDB's (DuckDB 1.00; above 1: slower)."""
+def pair(results, a, b, read_all=None):
+    """ratio = this engine's median time / DuckDB's (DuckDB 1.00; above 1: slower); vs_read =
+    median time / the median time of decrypting and reading every column of the bundle."""
     b["ratio"] = "1.00"
     a["ratio"] = f"{a['median_s'] / b['median_s']:.2f}"
+    if read_all:
+        for r in (a, b):
+            r["vs_read"] = f"{r['median_s'] / read_all:.2f}"
     results += [a, b]
 
 
@@ -352,7 +358,25 @@ def compare_bundles(bin_dir, keys, clm_bundle, duck_bundle, duck_dek, duck, tag,
 # b. analysis
 
 
-def bench_analysis(bin_dir, work, bundle, keys, dek, runs, duck, analyses, results, checks):
+def bench_read_all(bin_dir, bundle, keys, runs, results):
+    """The floor of every analysis: decrypt and read every column of every file of the bundle
+    (crates/clm-audit/examples/read_all, row groups spread over all cores). Returns its median."""
+    size = bundle.name.split("-")[2]
+    rows, mb = bundle_size(bundle)
+    exe = bin_dir / "examples" / "read_all"
+    if not exe.exists():
+        return None
+    threads = os.cpu_count() or 1
+    rs = [timed([exe, bundle, keys / "data.key", threads], key=("read-all", size)) for _ in range(runs)]
+    r = result("read-all", size, "clm", [x[0] for x in rs], [x[1] for x in rs], rows, mb,
+               f"decrypt and read every column of every file, {threads} threads: the floor of an analysis")
+    r["vs_read"] = "1.00"
+    results.append(r)
+    return r["median_s"]
+
+
+def bench_analysis(bin_dir, work, bundle, keys, dek, runs, duck, analyses, results, checks,
+                   read_all=None, reference_queries=None):
     size = bundle.name.split("-")[2]
     tables = bundle_tables(bundle)
     as_of = manifest(bundle)["as_of"]
@@ -361,45 +385,77 @@ def bench_analysis(bin_dir, work, bundle, keys, dek, runs, duck, analyses, resul
         shutil.rmtree(outdir)
     (outdir / "clm").mkdir(parents=True)
     (outdir / "duckdb").mkdir(parents=True)
+    if reference_queries:
+        (outdir / "reference").mkdir(parents=True)
     sums = {"clm": [0.0, 0.0], "duckdb": [0.0, 0.0]}
-    for name in analyses:
+    for spec in analyses:
+        # NAME or NAME:GRAIN (metrics:week): the analysis run at that grain
+        name, _, grain = spec.partition(":")
+        label = name if not grain else f"{name}-{grain}"
+        extra = ["--grain", grain] if grain else []
+        params = {"grain": grain} if grain else {}
         statements, requires, optional = duckdb_sql.expand(name)
         outputs = [o for _, o in statements if o]
         summary = [n for n, d in outputs if not d]
         details = [n for n, d in outputs if d]
         rows, mb = bundle_size(bundle, set(requires) | set(optional))
-        stmts, _, applied = duckdb_sql.analysis_script(name, bundle, tables, as_of, outdir / "duckdb")
+        stmts, _, applied = duckdb_sql.analysis_script(name, bundle, tables, as_of, outdir / "duckdb",
+                                                       params=params, label=label)
         APPLIED.update((f, why) for f, why, _ in applied)
-        job = duck.job(f"analysis-{size}-{name}", stmts)
-        clm_out = outdir / "clm" / f"{name}.csv"
+        job = duck.job(f"analysis-{size}-{label}", stmts)
+        clm_out = outdir / "clm" / f"{label}.csv"
 
         def clm(i):
             return timed([bin_dir / "clm-analyze", "run", name, "--bundle", bundle,
-                          "--data-key", keys / "data.key", "--format", "csv", "--out", clm_out],
-                         key=(f"analysis:{name}", size))
+                          "--data-key", keys / "data.key", "--format", "csv", "--out", clm_out] + extra,
+                         key=(f"analysis:{spec}", size))
 
-        log(f"analysis {name} on {bundle.name}: {runs} runs each, alternating")
-        ra, rb = alternate(runs, clm, lambda i: duck.run(job, dek, key=(f"analysis:{name}", size)))
+        log(f"analysis {spec} on {bundle.name}: {runs} runs each, alternating")
+        ra, rb = alternate(runs, clm, lambda i: duck.run(job, dek, key=(f"analysis:{spec}", size)))
         if len(summary) == 1:  # one output: clm wrote it to --out itself
-            clm_out.rename(outdir / "clm" / f"{name}.{summary[0]}.csv")
-        # the detail outputs (per-client lists), one more untimed run each
-        for d in details:
-            sh([bin_dir / "clm-analyze", "run", name, "--bundle", bundle, "--data-key", keys / "data.key",
-                "--detail", d, "--format", "csv", "--out", outdir / "clm" / f"{name}.{d}.csv"],
-               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            clm_out.rename(outdir / "clm" / f"{label}.{summary[0]}.csv")
+
+        def untimed(out_dir, queries=None):
+            """Every output once more, untimed, into out_dir (details one run each)."""
+            q = ["--queries", queries] if queries else []
+            base = [bin_dir / "clm-analyze", "run", name, "--bundle", bundle, "--data-key",
+                    keys / "data.key", "--format", "csv"] + extra + q
+            if queries:
+                tmp = out_dir / f"{label}.csv"
+                sh(base + ["--out", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                if len(summary) == 1:
+                    tmp.rename(out_dir / f"{label}.{summary[0]}.csv")
+            for d in details:
+                sh(base + ["--detail", d, "--out", out_dir / f"{label}.{d}.csv"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        untimed(outdir / "clm")
         if details:
-            full, _, _ = duckdb_sql.analysis_script(name, bundle, tables, as_of, outdir / "duckdb", detail=True)
-            duck.run(duck.job(f"analysis-{size}-{name}-detail", full), dek)
+            full, _, _ = duckdb_sql.analysis_script(name, bundle, tables, as_of, outdir / "duckdb", detail=True,
+                                                    params=params, label=label)
+            duck.run(duck.job(f"analysis-{size}-{label}-detail", full), dek)
         agree = []
         for o in summary + details:
-            ok, msg = compare_csv(outdir / "clm" / f"{name}.{o}.csv", outdir / "duckdb" / f"{name}.{o}.csv")
-            checks.append((f"analysis {name}.{o}", size, ok, msg))
+            ok, msg = compare_csv(outdir / "clm" / f"{label}.{o}.csv", outdir / "duckdb" / f"{label}.{o}.csv")
+            checks.append((f"analysis {label}.{o}", size, ok, msg))
             agree.append(ok)
         note = f"outputs agree ({len(agree)})" if all(agree) else \
             f"outputs DIFFER ({agree.count(False)} of {len(agree)})"
-        a = result(f"analysis:{name}", size, "clm", [r[0] for r in ra], [r[1] for r in ra], rows, mb, note)
-        b = result(f"analysis:{name}", size, "duckdb", [r[0] for r in rb], [r[1] for r in rb], rows, mb, note)
-        pair(results, a, b)
+        if reference_queries:
+            # the same analysis with the query files of another tree (e.g. before a change):
+            # every output must be byte-identical
+            untimed(outdir / "reference", reference_queries)
+            same = []
+            for o in summary + details:
+                f = f"{label}.{o}.csv"
+                ok = (outdir / "clm" / f).read_bytes() == (outdir / "reference" / f).read_bytes()
+                checks.append((f"analysis {label}.{o} vs --reference-queries", size, ok,
+                               "byte-identical" if ok else f"DIFFERS: diff {outdir / 'clm' / f} {outdir / 'reference' / f}"))
+                same.append(ok)
+            note += "; byte-identical to reference" if all(same) else "; DIFFERS from reference"
+        a = result(f"analysis:{spec}", size, "clm", [r[0] for r in ra], [r[1] for r in ra], rows, mb, note)
+        b = result(f"analysis:{spec}", size, "duckdb", [r[0] for r in rb], [r[1] for r in rb], rows, mb, note)
+        pair(results, a, b, read_all)
         for e, r in (("clm", a), ("duckdb", b)):
             sums[e][0] += r["median_s"]
             sums[e][1] = max(sums[e][1], r["peak_rss_mib"])
@@ -408,7 +464,7 @@ def bench_analysis(bin_dir, work, bundle, keys, dek, runs, duck, analyses, resul
              "runs": "", "times_s": "", "note": "sum of the medians above"}
         b = {**result("analysis:total", size, "duckdb", [sums["duckdb"][0]], [sums["duckdb"][1]], 0, 0),
              "runs": "", "times_s": "", "note": "sum of the medians above"}
-        pair(results, a, b)
+        pair(results, a, b, read_all)
 
 
 def bench_open(bin_dir, bundle, keys, runs, results):
@@ -511,19 +567,21 @@ def compare_csv(a, b):
 
 
 def print_table(results, mach, out_csv):
-    cols = ["step", "size", "engine", "median_s", "rows_per_s", "mb_per_s", "peak_rss_mib", "ratio", "note"]
+    cols = ["step", "size", "engine", "median_s", "rows_per_s", "mb_per_s", "peak_rss_mib", "ratio", "vs_read",
+            "note"]
     heads = {"median_s": "median s", "rows_per_s": "rows/s", "mb_per_s": "MB/s",
-             "peak_rss_mib": "peak RSS MiB", "ratio": "ratio"}
+             "peak_rss_mib": "peak RSS MiB", "ratio": "ratio", "vs_read": "vs read-all"}
     rows = [[str(r[c]) for c in cols] for r in results]
     names = [heads.get(c, c) for c in cols]
     widths = [max(len(n), *(len(r[i]) for r in rows)) for i, n in enumerate(names)]
     print(f"machine: {mach}")
-    print("ratio: median time / DuckDB's median time (DuckDB = 1.00; above 1, clm is slower)")
-    print("  ".join(n.ljust(w) if i in (0, 2, 8) else n.rjust(w) for i, (n, w) in enumerate(zip(names, widths))))
+    print("ratio: median time / DuckDB's median time (DuckDB = 1.00; above 1, clm is slower); "
+          "vs read-all: median time / the read-all step's")
+    print("  ".join(n.ljust(w) if i in (0, 2, 9) else n.rjust(w) for i, (n, w) in enumerate(zip(names, widths))))
     for r in rows:
-        print("  ".join(v.ljust(w) if i in (0, 2, 8) else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths))))
+        print("  ".join(v.ljust(w) if i in (0, 2, 9) else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths))))
     fields = ["machine", "step", "size", "engine", "median_s", "rows_per_s", "mb_per_s", "peak_rss_mib",
-              "ratio", "runs", "times_s", "rows", "mb", "other_cpu", "note"]
+              "ratio", "vs_read", "runs", "times_s", "rows", "mb", "other_cpu", "note"]
     with open(out_csv, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         w.writeheader()
@@ -542,6 +600,9 @@ def main():
     ap.add_argument("--target-dir", default=os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target")),
                     help="cargo target directory holding release/ [$CARGO_TARGET_DIR or ./target]")
     ap.add_argument("--no-build", action="store_true", help="use the release binaries already built")
+    ap.add_argument("--reference-queries", metavar="DIR",
+                    help="also run every analysis with the query files of DIR (e.g. a copy of queries/ "
+                         "before a change) and check that every output is byte-identical")
     args = ap.parse_args()
     steps = [s.strip() for s in args.steps.split(",") if s.strip()]
     for s in steps:
@@ -597,7 +658,11 @@ def main():
         dek = dek_of(bin_dir, bundle, keys)
         if "analysis" in steps and has_analyze:
             bench_open(bin_dir, bundle, keys, args.runs, results)
-            bench_analysis(bin_dir, work, bundle, keys, dek, args.runs, duck, analyses, results, checks)
+            read_all = bench_read_all(bin_dir, bundle, keys, args.runs, results)
+            if read_all is None:
+                notices.append(f"read-all baseline skipped: {bin_dir / 'examples' / 'read_all'} does not exist")
+            bench_analysis(bin_dir, work, bundle, keys, dek, args.runs, duck, analyses, results, checks,
+                           read_all, args.reference_queries)
         if "audit" in steps and has_audit:
             bench_audit(bin_dir, work, bundle, keys, dek, args.runs, duck, results)
     print(f"command: {' '.join(sys.argv)}; DuckDB {dversion} (Python package, httpfs extension loaded)")

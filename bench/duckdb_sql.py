@@ -452,13 +452,15 @@ DIALECT_REWRITES = [
 
 
 def analysis_script(name, bundle_dir, bundle_tables, as_of, out_dir, detail=False,
-                    queries_dir=QUERIES, profile_path=PROFILE):
+                    queries_dir=QUERIES, profile_path=PROFILE, params=None, label=None):
     """Statements that run analysis NAME on the bundle and write each output to
     out_dir/NAME.OUTPUT.csv. detail=False: the outputs clm-analyze writes by default (not
     marked detail); True: every output. Returns (statements, outputs, rewrites applied)."""
     statements, requires, optional = expand(name, queries_dir)
     values = profile_values(profile_path)
     values["as_of"] = str(as_of)
+    values.update(params or {})
+    label = label or name
     schema = canonical()
     stmts = [f"PRAGMA add_parquet_key({sql_str(KEY_NAME)}, '{{{{DEK}}}}')",
              # (the dynamic filters a hash join pushes into the probe side's scan hit the
@@ -495,7 +497,7 @@ def analysis_script(name, bundle_dir, bundle_tables, as_of, out_dir, detail=Fals
         oname, is_detail = output
         if is_detail and not detail:
             continue
-        target = Path(out_dir) / f"{name}.{oname}.csv"
+        target = Path(out_dir) / f"{label}.{oname}.csv"
         outputs.append((oname, target))
         stmts.append(f"COPY (\n{_strip_comments(sql)}\n) TO {sql_str(target)} (FORMAT csv, HEADER true)")
     for rf, pattern, repl, why in DIALECT_REWRITES:

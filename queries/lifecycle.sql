@@ -114,7 +114,7 @@ facts AS (
         cur.is_first,
         cur.cid IS NOT NULL AS has_current,
         va.recent_visits,
-        coalesce(va.at_risk, false) AS at_risk,
+        va.at_risk,
         pt.cid IS NOT NULL AS pt_recent,
         st.completed_on <= e.d AS starter_completed
     FROM dates e
@@ -163,8 +163,8 @@ SELECT
         WHEN f.offered = 0 THEN NULL
         ELSE coalesce(f.starter_completed, false)
     END AS starter_completed,
-    -- at_risk: see visits_at.sql
-    f.at_risk,
+    -- at_risk: see visits_at.sql (known at D only)
+    CASE WHEN f.d = $as_of::DATE THEN coalesce(f.at_risk, false) END AS at_risk,
     f.membership_pid,
     f.start_date AS membership_start,
     f.effective_end AS membership_effective_end

@@ -53,7 +53,8 @@ SELECT
     END AS stage,
     s.client_pid IS NOT NULL AS has_current,
     CAST(NULL AS BOOLEAN) AS starter_completed,
-    coalesce(va.at_risk, false) AS at_risk,
+    -- (known at D only: see visits_at.sql)
+    CASE WHEN e.d = $as_of::DATE THEN coalesce(va.at_risk, false) END AS at_risk,
     s.membership_pid,
     s.start_date AS membership_start,
     s.effective_end AS membership_effective_end

@@ -4,10 +4,13 @@
 --
 -- @include base.sql
 
--- Per date: the days looked back on, d - back for back = 0, 1, ... as far as the longest
--- look-back (84 days for `at_risk`, $inactive_days), and which windows each day falls in
--- (1 or 0, for counting). Visits join these on the day, an equality (a hash join), rather
--- than on a range of days (a nested loop over every date and every visit).
+-- Per date: the days looked back on, d - back for back = 0, 1, ...: at every date the last
+-- $inactive_days days (the `inactive` rule), and at D as far as the longest look-back (84 days
+-- for `at_risk`). `at_risk` is a flag of the client list at D; no analysis reads it at an
+-- earlier date, and looking 84 days back from every period boundary of the metrics was most of
+-- their cost: at other dates it is unknown (NULL). Which windows each day falls in is 1 or 0,
+-- for counting. Visits join these on the day, an equality (a hash join), rather than on a range
+-- of days (a nested loop over every date and every visit).
 CREATE VIEW lc_lookback AS
 SELECT
     e.d,
@@ -20,11 +23,13 @@ SELECT
 FROM eval_dates e
 CROSS JOIN (
     SELECT unnest(range(greatest(84, $inactive_days::BIGINT))) AS back
-) b;
+) b
+WHERE b.back <= $inactive_days::BIGINT - 1 OR e.d = $as_of::DATE;
 
 -- Per date and client with a visit in the look-back: visits in the last $inactive_days days,
--- V28, V56, and the `at_risk` flag: V56 >= 4 and the weekly rate V28/4 is below half of
--- V56/8, i.e. 4*V28 < V56 (a client missing here has no visit in 84 days: not at risk).
+-- and at D V28, V56 and the `at_risk` flag: V56 >= 4 and the weekly rate V28/4 is below half
+-- of V56/8, i.e. 4*V28 < V56 (a client missing here has no visit in the look-back: at D, not
+-- at risk).
 CREATE VIEW lc_visits_at AS
 SELECT
     d,
@@ -38,8 +43,8 @@ FROM (
         b.d,
         v.cid,
         sum(b.in_inactive_window) AS recent_visits,
-        sum(b.in_v28) AS v28,
-        sum(b.in_v56) AS v56
+        CASE WHEN b.d = $as_of::DATE THEN sum(b.in_v28) END AS v28,
+        CASE WHEN b.d = $as_of::DATE THEN sum(b.in_v56) END AS v56
     FROM lc_lookback b
     JOIN lc_visit v ON v.day = b.day
     WHERE b.in_inactive_window + b.in_v28 + b.in_v56 > 0

@@ -1,5 +1,6 @@
--- The lifecycle stage of every client at every evaluation date (SPEC §5.1). Not an analysis:
--- included by the analyses that need stages.
+-- The lifecycle stage of every client at D, and of the clients with a current membership at
+-- the other evaluation dates (SPEC §5.1). Not an analysis: included by the analyses that need
+-- stages.
 --
 -- The including file first defines `eval_dates(d DATE)`, the dates at which stages are wanted
 -- (segmentation: D; metrics: the first and last day of each period, and D). Each rule of §5.1
@@ -88,7 +89,10 @@ FROM lc_starter_window
 GROUP BY cid
 HAVING count(*) >= (SELECT count(*) FROM lc_starter_offer);
 
--- The stage and flags of every client of the base at every evaluation date.
+-- The stage and flags of the clients of the base at the evaluation dates: at D every client
+-- of the base; at the other dates (the metrics' period boundaries) the clients with a current
+-- membership there, all that is read at those dates (a client without one is `lapsed`,
+-- `former` or `lead` by the rules below; leaving them out spares a dates x clients grid).
 -- The base at d: registered on or before d (or with no registration date), less archived
 -- leads (archived_on <= d and no membership started by d).
 CREATE VIEW lc_stage AS
@@ -98,16 +102,32 @@ WITH dates AS (
     SELECT d, (SELECT count(*) FROM lc_starter_offer) AS offered
     FROM eval_dates
 ),
--- per date and client of the base, every fact the rules below read (keyed by cid)
+-- the clients wanted at each date, with what memberships say about them there
+wanted AS (
+    SELECT e.d, e.offered, c.cid, c.registered_on, c.archived_on,
+           h.last_effective_end, h.any_frozen, h.latest_sold_start, h.current_mno
+    FROM dates e
+    CROSS JOIN lc_client c
+    LEFT JOIN lc_membership_at h ON h.d = e.d AND h.cid = c.cid
+    WHERE e.d = $as_of::DATE
+    UNION ALL
+    SELECT e.d, e.offered, c.cid, c.registered_on, c.archived_on,
+           h.last_effective_end, h.any_frozen, h.latest_sold_start, h.current_mno
+    FROM dates e
+    JOIN lc_membership_at h ON h.d = e.d
+    JOIN lc_client c ON c.cid = h.cid
+    WHERE e.d <> $as_of::DATE AND h.current_mno IS NOT NULL
+),
+-- per date and wanted client, every fact the rules below read (keyed by cid)
 facts AS (
     SELECT
-        e.d,
-        e.offered,
-        c.cid,
-        h.last_effective_end IS NOT NULL AS started,
-        h.last_effective_end,
-        h.any_frozen,
-        h.latest_sold_start,
+        w.d,
+        w.offered,
+        w.cid,
+        w.last_effective_end IS NOT NULL AS started,
+        w.last_effective_end,
+        w.any_frozen,
+        w.latest_sold_start,
         cur.membership_pid,
         cur.start_date,
         cur.effective_end,
@@ -116,16 +136,14 @@ facts AS (
         va.recent_visits,
         va.at_risk,
         pt.cid IS NOT NULL AS pt_recent,
-        st.completed_on <= e.d AS starter_completed
-    FROM dates e
-    CROSS JOIN lc_client c
-    LEFT JOIN lc_membership_at h ON h.d = e.d AND h.cid = c.cid
-    LEFT JOIN lc_membership cur ON cur.cid = h.cid AND cur.mno = h.current_mno
-    LEFT JOIN lc_visits_at va ON va.d = e.d AND va.cid = c.cid
-    LEFT JOIN lc_pt_at pt ON pt.d = e.d AND pt.cid = c.cid
-    LEFT JOIN lc_starter_completed_on st ON st.cid = c.cid
-    WHERE (c.registered_on IS NULL OR c.registered_on <= e.d)
-      AND NOT (coalesce(c.archived_on <= e.d, false) AND h.last_effective_end IS NULL)
+        st.completed_on <= w.d AS starter_completed
+    FROM wanted w
+    LEFT JOIN lc_membership cur ON cur.cid = w.cid AND cur.mno = w.current_mno
+    LEFT JOIN lc_visits_at va ON va.d = w.d AND va.cid = w.cid
+    LEFT JOIN lc_pt_at pt ON pt.d = w.d AND pt.cid = w.cid
+    LEFT JOIN lc_starter_completed_on st ON st.cid = w.cid
+    WHERE (w.registered_on IS NULL OR w.registered_on <= w.d)
+      AND NOT (coalesce(w.archived_on <= w.d, false) AND w.last_effective_end IS NULL)
 )
 SELECT
     f.d,

@@ -12,16 +12,17 @@ use std::sync::Arc;
 use ahash::RandomState;
 
 use clm_core::detect::{self, Detector};
-use clm_core::mapping::TableMapping;
+use clm_core::mapping::{MappedField, TableMapping};
 use clm_core::schema::PrivacyClass;
 use clm_core::source::{open_table, RecordStatus};
 use clm_core::Result;
 
 use crate::convert::CategoryRules;
 use crate::progress::Progress;
+use crate::spill::{Sorted, SpillSort};
 
 /// Records handed over by the reading thread at a time.
-const READ_CHUNK_ROWS: usize = 4096;
+const READ_CHUNK_ROWS: usize = 1024;
 
 #[derive(Default)]
 struct ValueStat {
@@ -88,11 +89,28 @@ pub fn scan_until(
     show_progress: bool,
     stop: &AtomicBool,
 ) -> Result<Vec<ColumnScan>> {
+    Ok(scan_with_ids(tm, rare_k, show_progress, stop, None)?.0)
+}
+
+/// [`scan_until`], and in the same pass, when `ids` names an id field and how to hash it,
+/// the ids that occur in more than one readable row ([`RepeatedIds`]).
+pub fn scan_with_ids(
+    tm: &TableMapping,
+    rare_k: u32,
+    show_progress: bool,
+    stop: &AtomicBool,
+    ids: Option<(&MappedField, &RandomState)>,
+) -> Result<(Vec<ColumnScan>, Option<RepeatedIds>)> {
     let fields = free_category_fields(tm);
-    if fields.is_empty() {
-        return Ok(Vec::new());
+    if fields.is_empty() && ids.is_none() {
+        return Ok((Vec::new(), None));
     }
     let reader = open_table(tm)?;
+    let id_idx = match ids {
+        Some((f, _)) => Some(reader.column_index(&f.column)?),
+        None => None,
+    };
+    let mut hashes: SpillSort<u64> = SpillSort::default();
     let client = tm.field("client_id").expect("every table maps client_id");
     let client_idx = reader.column_index(&client.column)?;
     let idx: Vec<usize> = fields
@@ -110,9 +128,14 @@ pub fn scan_until(
     let mut rows = reader.read_ahead(READ_CHUNK_ROWS);
     while let Some(chunk) = rows.next_chunk()? {
         if stop.load(Ordering::Relaxed) {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
         for r in chunk.iter().filter(|r| r.status == RecordStatus::Ok) {
+            if let (Some((f, h)), Some(i)) = (ids, id_idx) {
+                if let Some(id) = f.source_id(r.rec.get(i).unwrap_or("")) {
+                    hashes.push(h.hash_one(id.as_ref()))?;
+                }
+            }
             let cid = client
                 .source_id(r.rec.get(client_idx).unwrap_or(""))
                 .unwrap_or_default();
@@ -128,7 +151,11 @@ pub fn scan_until(
         bar.tick();
     }
     bar.finish();
-    Ok(fields
+    let repeated = match ids {
+        Some((_, h)) => Some(RepeatedIds::from_sorted(hashes.finish()?, h.clone())?),
+        None => None,
+    };
+    let scans = fields
         .iter()
         .zip(stats)
         .map(|(f, st)| {
@@ -150,5 +177,36 @@ pub fn scan_until(
             scan.rules = Arc::new(rules);
             scan
         })
-        .collect())
+        .collect();
+    Ok((scans, repeated))
+}
+
+/// The hashes of the ids that occur in more than one readable row of a table: only rows
+/// with such an id can be duplicates, so only those need remembering during the export.
+/// Hash collisions only add ids to remember, never lose a duplicate. Memory: 8 bytes per
+/// repeated id (none in a clean export).
+#[derive(Debug, Clone)]
+pub struct RepeatedIds {
+    hashes: Vec<u64>,
+    hasher: RandomState,
+}
+
+impl RepeatedIds {
+    fn from_sorted(mut sorted: Sorted<u64>, hasher: RandomState) -> Result<Self> {
+        let mut hashes = Vec::new();
+        let mut last = None;
+        while let Some(h) = sorted.next_record()? {
+            if last == Some(h) && hashes.last() != Some(&h) {
+                hashes.push(h);
+            }
+            last = Some(h);
+        }
+        hashes.shrink_to_fit();
+        Ok(RepeatedIds { hashes, hasher })
+    }
+
+    /// Whether `id` may occur in more than one row.
+    pub fn may_repeat(&self, id: &str) -> bool {
+        !self.hashes.is_empty() && self.hashes.binary_search(&self.hasher.hash_one(id)).is_ok()
+    }
 }

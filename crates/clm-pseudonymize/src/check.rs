@@ -90,7 +90,7 @@ pub fn check(opts: &CheckOptions) -> Result<Quality> {
             }
         }
         bar.finish();
-        qf.finish();
+        qf.finish()?;
     }
     Ok(quality)
 }

@@ -17,17 +17,17 @@ use clm_core::source::{open_table, Chunk, ReadAhead, ReadRecord, RecordStatus, T
 use clm_core::values::{self, DateFormat, Truncate};
 use clm_core::{Error, Result};
 
-use crate::categories::{self, ColumnScan};
+use crate::categories::{self, ColumnScan, RepeatedIds};
 use crate::convert::{CategoryRules, TableConverter};
 use crate::progress::Progress;
 use crate::quality::{Quality, TableFeed, EVENT_TABLES};
 use crate::rejects::{Rejects, RejectsFile};
 
 /// Rows per batch handed to the Parquet writer.
-const BATCH_ROWS: usize = 64 * 1024;
+const BATCH_ROWS: usize = 16 * 1024;
 
 /// Records handed over by the reading thread at a time.
-const READ_CHUNK_ROWS: usize = 4096;
+const READ_CHUNK_ROWS: usize = 1024;
 
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
@@ -168,16 +168,18 @@ fn export_tables(
     opts: &ExportOptions,
 ) -> Result<(Vec<SourceEntry>, Vec<RejectsFile>)> {
     let stop = AtomicBool::new(false);
+    // Hashes the ids of the tables whose id names one row, for the scan's repeated ids.
+    let id_hasher = ahash::RandomState::new();
     std::thread::scope(|s| {
         let (tx, scans) = mpsc::channel();
         let scanner = spawn(s, "clm-scan", || {
-            scan_ahead(mapping, opts.progress, &stop, tx)
+            scan_ahead(mapping, opts.progress, &stop, tx, &id_hasher)
         })?;
         let mut sources = Vec::new();
         let mut rejects = Vec::new();
         let mut each = || -> Result<()> {
             for tm in &mapping.tables {
-                let scans = scans.recv().map_err(|_| {
+                let (scans, repeated) = scans.recv().map_err(|_| {
                     Error::Other("internal error: the category scan stopped".into())
                 })??;
                 check_pii(tm, &scans, opts.redact)?;
@@ -186,7 +188,7 @@ fn export_tables(
                     mapping,
                     as_of,
                     pseudonymizer,
-                    &scans,
+                    (&scans, repeated),
                     writer,
                     quality,
                     opts,
@@ -210,16 +212,26 @@ fn export_tables(
     })
 }
 
+/// What the scan of one table found: its category columns, and the ids that occur in more
+/// than one row (tables whose id names one row).
+type TableScan = (Vec<ColumnScan>, Option<RepeatedIds>);
+
 /// Scans the tables one after the other and sends each result on, stopping after an error
 /// or when told to.
 fn scan_ahead(
     mapping: &Mapping,
     progress: bool,
     stop: &AtomicBool,
-    out: mpsc::Sender<Result<Vec<ColumnScan>>>,
+    out: mpsc::Sender<Result<TableScan>>,
+    id_hasher: &ahash::RandomState,
 ) {
     for tm in &mapping.tables {
-        let r = categories::scan_until(tm, mapping.policy.rare_k, progress, stop);
+        let ids = UNIQUE_IDS
+            .iter()
+            .find(|(t, _, _)| *t == tm.table)
+            .and_then(|(_, name, _)| tm.field(name))
+            .map(|f| (f, id_hasher));
+        let r = categories::scan_with_ids(tm, mapping.policy.rare_k, progress, stop, ids);
         let failed = r.is_err();
         if out.send(r).is_err() || failed || stop.load(Ordering::Relaxed) {
             return;
@@ -295,17 +307,77 @@ fn empty_clients(tm: &TableMapping, entry: &SourceEntry) -> Error {
     )
 }
 
+/// The converted clients rows between the two passes of k-anonymity ([`crate::kanon`]):
+/// counted per class as they come, kept in an anonymous spill file (Arrow IPC, 0600, gone
+/// when dropped: on site, never in the bundle), then read back, suppressed and written.
+struct HeldClients {
+    k: u32,
+    classes: Option<crate::kanon::Classes>,
+    spill: Option<arrow_ipc::writer::StreamWriter<std::io::BufWriter<std::fs::File>>>,
+}
+
+impl HeldClients {
+    fn new(k: u32) -> Self {
+        HeldClients {
+            k,
+            classes: None,
+            spill: None,
+        }
+    }
+
+    fn push(&mut self, b: RecordBatch) -> Result<()> {
+        if b.num_rows() == 0 {
+            return Ok(());
+        }
+        if self.spill.is_none() {
+            let f = std::io::BufWriter::with_capacity(1 << 20, crate::spill::spill_file()?);
+            self.spill = Some(arrow_ipc::writer::StreamWriter::try_new(f, &b.schema())?);
+            self.classes = Some(crate::kanon::Classes::new(b.schema(), self.k));
+        }
+        self.classes.as_mut().expect("made with the spill").add(&b);
+        self.spill.as_mut().expect("made above").write(&b)?;
+        Ok(())
+    }
+
+    /// The second pass: every row, suppressed as the classes say, into `tw`.
+    fn write_to(self, tw: &mut TableWriter) -> Result<crate::kanon::Suppression> {
+        use std::io::{Seek, SeekFrom};
+        let (Some(mut spill), Some(classes)) = (self.spill, self.classes) else {
+            return Ok(Default::default());
+        };
+        spill.finish()?;
+        let mut f = spill
+            .into_inner()?
+            .into_inner()
+            .map_err(|e| crate::spill::io_error(e.into_error()))?;
+        f.seek(SeekFrom::Start(0)).map_err(crate::spill::io_error)?;
+        let mut plan = classes.plan();
+        let reader = arrow_ipc::reader::StreamReader::try_new(std::io::BufReader::new(f), None)?;
+        for b in reader {
+            tw.write(&plan.apply(&b?)?)?;
+        }
+        Ok(plan.suppression().clone())
+    }
+}
+
 /// Ids seen so far in a table whose id names one row (see [`DUPLICATE_RULE`]).
 struct UniqueIds {
     field: clm_core::mapping::MappedField,
     idx: usize,
     reason: String,
-    /// The ids (normalized as for the pseudonym) of the rows kept: on site, in memory only.
+    /// The ids (normalized as for the pseudonym) of the rows kept: on site, in memory only;
+    /// only the ids that the scan found in more than one row.
     seen: HashSet<Box<str>>,
+    /// The ids that occur in more than one row (from the scan); `None`: all may.
+    repeated: Option<RepeatedIds>,
 }
 
 impl UniqueIds {
-    fn for_table(tm: &TableMapping, source: &TableSource) -> Result<Option<Self>> {
+    fn for_table(
+        tm: &TableMapping,
+        source: &TableSource,
+        repeated: Option<RepeatedIds>,
+    ) -> Result<Option<Self>> {
         let Some((_, name, words)) = UNIQUE_IDS.iter().find(|(t, _, _)| *t == tm.table) else {
             return Ok(None);
         };
@@ -317,14 +389,18 @@ impl UniqueIds {
             field: f.clone(),
             reason: format!("{name}: duplicate {words}"),
             seen: HashSet::new(),
+            repeated,
         }))
     }
 
-    /// The id of a record, as its pseudonym is made of it (`None`: empty, rejected anyway).
+    /// The id of a record, as its pseudonym is made of it, when it occurs in more than one
+    /// row (`None`: empty, rejected anyway, or found once only: it cannot be a duplicate).
     fn id(&self, rec: &csv::StringRecord) -> Option<Box<str>> {
-        self.field
-            .source_id(rec.get(self.idx).unwrap_or(""))
-            .map(|c| c.into_owned().into_boxed_str())
+        let id = self.field.source_id(rec.get(self.idx).unwrap_or(""))?;
+        match &self.repeated {
+            Some(r) if !r.may_repeat(&id) => None,
+            _ => Some(id.into_owned().into_boxed_str()),
+        }
     }
 }
 
@@ -507,7 +583,7 @@ fn export_table(
     mapping: &Mapping,
     as_of: NaiveDate,
     pseudonymizer: &Pseudonymizer,
-    scans: &[ColumnScan],
+    (scans, repeated): (&[ColumnScan], Option<RepeatedIds>),
     writer: &mut BundleWriter,
     quality: &mut Quality,
     opts: &ExportOptions,
@@ -544,26 +620,22 @@ fn export_table(
     };
     let mut pass = TablePass {
         conv,
-        unique: UniqueIds::for_table(tm, &reader)?,
+        unique: UniqueIds::for_table(tm, &reader, repeated)?,
         rejects: Rejects::for_table(tm, reader.headers()),
         reasons: BTreeMap::new(),
         since,
         rows_in: 0,
         skipped_before_since: 0,
     };
-    let hold_clients = tm.table == "clients" && mapping.policy.k_anonymity > 1;
-    let mut held = Vec::new();
+    let mut held = (tm.table == "clients" && mapping.policy.k_anonymity > 1)
+        .then(|| HeldClients::new(mapping.policy.k_anonymity));
     let (size, counter) = reader.progress();
     let bar = Progress::new(opts.progress, &tm.table, size, counter);
     let mut records = reader.read_ahead(READ_CHUNK_ROWS);
     let (qf, mut tw) = write_behind(writer.table_writer(&tm.table)?, |write| {
-        convert_all(&mut pass, &mut records, qf, &bar, |b| {
-            if hold_clients {
-                held.push(b);
-                Ok(())
-            } else {
-                write(b)
-            }
+        convert_all(&mut pass, &mut records, qf, &bar, |b| match &mut held {
+            Some(h) => h.push(b),
+            None => write(b),
         })
     })?;
     let TablePass {
@@ -573,17 +645,11 @@ fn export_table(
         ..
     } = pass;
     let mut suppressed = BTreeMap::new();
-    if hold_clients {
+    if let Some(h) = held {
         // k-anonymity needs every client's quasi-identifiers before the first row is written.
-        let all = arrow_select::concat::concat_batches(tw.schema(), &held)?;
-        drop(held);
-        let (b, s) = crate::kanon::enforce(&all, mapping.policy.k_anonymity)?;
-        if b.num_rows() > 0 {
-            tw.write(&b)?;
-        }
-        suppressed = s.by_column;
+        suppressed = h.write_to(&mut tw)?.by_column;
     }
-    qf.finish();
+    qf.finish()?;
     bar.finish();
     let rows_rejected = rejects.count();
     let reject_file = rejects.finish()?;

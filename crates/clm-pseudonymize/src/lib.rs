@@ -22,5 +22,6 @@ pub mod reidentify;
 pub mod reidentify_summary;
 pub mod rejects;
 pub mod rotation;
+pub mod spill;
 
 pub use export::{export, ExportOptions, ExportSummary};

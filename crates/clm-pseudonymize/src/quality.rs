@@ -2,19 +2,28 @@
 //! travel in the manifest and be pasted into an e-mail.
 //!
 //! Fed record by record, table after table in canonical order (clients first), in the same
-//! pass that exports (or, for `check`, dry-runs) each table. Memory: one 64-bit hash and a
-//! registration date per client, one hash per membership or sale id, and the date ranges of
-//! the non-cancelled memberships (for the overlap check).
+//! pass that exports (or, for `check`, dry-runs) each table. Memory is bounded: the 64-bit
+//! hashes of the ids (for the duplicate counts), the date ranges of the non-cancelled
+//! memberships (for the overlap check) and the clients' registration dates go through
+//! sorters that spill to anonymous temporary files beyond a few MiB ([`crate::spill`]);
+//! up to [`CLIENTS_IN_MEMORY`] clients are looked up in memory, more are split into key
+//! ranges that are checked one after the other against the later tables' rows, which are
+//! spilled (hash and day) by range.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
 use std::hash::{Hash, Hasher};
+use std::io::{BufWriter, Write};
 
 use chrono::NaiveDate;
 use clm_core::mapping::{MappedField, TableMapping};
 use clm_core::schema::{ColumnType, PrivacyClass};
 use clm_core::values::{self, DateFormat};
+use clm_core::{Error, Result};
 use serde::Serialize;
+
+use crate::spill::{self, DistinctCount, Record, SpillSort};
 use serde_json::{json, Value};
 
 /// Above this share of a table's rows, a warning becomes a failure.
@@ -125,11 +134,15 @@ struct TableStats {
     rows_empty_required: u64,
     dates: BTreeMap<String, DateRange>,
     id_field: Option<String>,
-    ids: HashSet<u64>,
+    /// The id hashes, while the table is fed.
+    ids: Option<DistinctCount>,
     duplicate_ids: u64,
     unknown_client: u64,
     end_before_start: u64,
-    intervals: Vec<(u64, i32, i32)>,
+    /// (client, start, end) of the non-cancelled memberships, while the table is fed.
+    intervals: Option<SpillSort<(u64, i32, i32)>>,
+    intervals_n: u64,
+    overlapping: u64,
     future: u64,
     before_1900: u64,
     negative: u64,
@@ -140,12 +153,125 @@ struct TableStats {
     category_pii: u64,
 }
 
+/// Clients looked up in memory (a hash map of ~4 MiB); beyond, by key range from disk.
+pub const CLIENTS_IN_MEMORY: usize = 1 << 17;
+
+/// "No day" in a spilled record (no date parses to it).
+const NO_DAY: i32 = i32::MIN;
+
+fn day_rec(d: Option<i32>) -> i32 {
+    d.unwrap_or(NO_DAY)
+}
+
+fn rec_day(d: i32) -> Option<i32> {
+    (d != NO_DAY).then_some(d)
+}
+
+/// Client id hash → registration day (the first row of an id counts), for the checks of
+/// the later tables.
+enum Clients {
+    /// While the clients table is fed: (hash, row number, day).
+    Feeding {
+        rows: SpillSort<(u64, i32, i32)>,
+        next: i64,
+    },
+    InMemory(HashMap<u64, Option<i32>>),
+    /// More than [`CLIENTS_IN_MEMORY`]: (hash, day) sorted by hash in a spill file, in
+    /// ranges of up to [`CLIENTS_IN_MEMORY`] clients starting at these hashes.
+    Ranges {
+        file: File,
+        starts: Vec<u64>,
+        n: u64,
+    },
+}
+
+impl Default for Clients {
+    fn default() -> Self {
+        Clients::InMemory(HashMap::new())
+    }
+}
+
+impl Clients {
+    fn feeding() -> Self {
+        Clients::Feeding {
+            rows: SpillSort::default(),
+            next: i32::MIN as i64,
+        }
+    }
+
+    /// After the clients table: the first row of each id, in memory or by ranges.
+    fn build(self, in_memory: usize) -> Result<Clients> {
+        let Clients::Feeding { rows, .. } = self else {
+            return Ok(self);
+        };
+        let mut sorted = rows.finish()?;
+        let mut map: HashMap<u64, Option<i32>> = HashMap::new();
+        let mut spilled: Option<(BufWriter<File>, Vec<u64>, u64)> = None;
+        let mut last = None;
+        let mut buf = Vec::with_capacity(12);
+        while let Some((k, _, d)) = sorted.next_record()? {
+            if last == Some(k) {
+                continue;
+            }
+            last = Some(k);
+            if spilled.is_none() && map.len() >= in_memory {
+                // Too many: every client so far, and every later one, to disk.
+                let mut w = BufWriter::new(spill::spill_file()?);
+                let mut keys: Vec<(u64, Option<i32>)> = map.drain().collect();
+                keys.sort_unstable();
+                for (k, d) in &keys {
+                    buf.clear();
+                    (*k, day_rec(*d)).put(&mut buf);
+                    w.write_all(&buf).map_err(spill::io_error)?;
+                }
+                let starts = vec![keys[0].0];
+                map = HashMap::new();
+                spilled = Some((w, starts, keys.len() as u64));
+            }
+            match &mut spilled {
+                None => {
+                    map.insert(k, rec_day(d));
+                }
+                Some((w, starts, n)) => {
+                    if *n % in_memory as u64 == 0 {
+                        starts.push(k);
+                    }
+                    buf.clear();
+                    (k, d).put(&mut buf);
+                    w.write_all(&buf).map_err(spill::io_error)?;
+                    *n += 1;
+                }
+            }
+        }
+        Ok(match spilled {
+            None => Clients::InMemory(map),
+            Some((w, starts, n)) => Clients::Ranges {
+                file: w
+                    .into_inner()
+                    .map_err(|e| spill::io_error(e.into_error()))?,
+                starts,
+                n,
+            },
+        })
+    }
+}
+
+/// The rows of a later table whose client is looked up by range: (hash, event day) per
+/// range, in spill files.
+struct Probes {
+    files: Vec<Option<BufWriter<File>>>,
+    buf: Vec<u8>,
+}
+
 /// Accumulates the figures of every table of one export.
 pub struct Quality {
     as_of: NaiveDate,
     since: Option<NaiveDate>,
-    /// Client id hash → registration day.
-    clients: HashMap<u64, Option<i32>>,
+    clients: Clients,
+    /// Clients held in memory at most ([`CLIENTS_IN_MEMORY`]; smaller in tests).
+    clients_in_memory: usize,
+    /// Budget of each sorter (smaller in tests, to spill).
+    sort_budget: usize,
     have_clients: bool,
     tables: Vec<TableStats>,
 }
@@ -156,6 +282,9 @@ pub struct TableFeed<'q> {
     cols: Vec<Col>,
     stats: TableStats,
     decimal_comma: bool,
+    probes: Option<Probes>,
+    /// The first error of a spill file: reported by [`TableFeed::finish`].
+    err: Option<Error>,
 }
 
 impl Quality {
@@ -163,10 +292,20 @@ impl Quality {
         Quality {
             as_of,
             since,
-            clients: HashMap::new(),
+            clients: Clients::default(),
+            clients_in_memory: CLIENTS_IN_MEMORY,
+            sort_budget: spill::DEFAULT_BUDGET_BYTES,
             have_clients: false,
             tables: Vec::new(),
         }
+    }
+
+    /// Smaller limits, so that tests spill: clients held in memory, bytes per sorter.
+    #[cfg(test)]
+    fn with_limits(mut self, clients_in_memory: usize, sort_budget: usize) -> Self {
+        self.clients_in_memory = clients_in_memory.max(1);
+        self.sort_budget = sort_budget;
+        self
     }
 
     /// Starts a table; `index_of` resolves mapped columns (checked before).
@@ -194,18 +333,38 @@ impl Quality {
             && cols
                 .iter()
                 .any(|c| c.field == "phone" || c.field == "email");
+        let budget = self.sort_budget;
         let stats = TableStats {
             table: tm.table.clone(),
+            ids: id_field
+                .as_ref()
+                .map(|_| DistinctCount::with_budget(budget)),
+            intervals: (tm.table != "clients").then(|| SpillSort::with_budget(budget)),
             id_field,
             contact_mapped,
             client_checked: tm.table != "clients" && self.have_clients,
             ..Default::default()
+        };
+        if tm.table == "clients" {
+            self.clients = Clients::feeding();
+            if let Clients::Feeding { rows, .. } = &mut self.clients {
+                *rows = SpillSort::with_budget(budget);
+            }
+        }
+        let probes = match &self.clients {
+            Clients::Ranges { starts, .. } if stats.client_checked => Some(Probes {
+                files: starts.iter().map(|_| None).collect(),
+                buf: Vec::with_capacity(12),
+            }),
+            _ => None,
         };
         TableFeed {
             q: self,
             cols,
             stats,
             decimal_comma: tm.decimal_comma,
+            probes,
+            err: None,
         }
     }
 
@@ -303,12 +462,12 @@ impl Quality {
                     rows,
                     "memberships ending before they start".into(),
                 );
-                let overlapping = overlaps(&t.intervals);
+                let overlapping = t.overlapping;
                 add(
                     "overlapping_memberships",
                     warn(overlapping),
                     overlapping,
-                    t.intervals.len() as u64,
+                    t.intervals_n,
                     "non-cancelled memberships overlapping an earlier one of the same client"
                         .into(),
                 );
@@ -426,23 +585,36 @@ fn col(f: &MappedField, idx: usize) -> Col {
 }
 
 /// Memberships that overlap an earlier one (by start) of the same client.
+#[cfg(test)]
 fn overlaps(intervals: &[(u64, i32, i32)]) -> u64 {
     let mut v = intervals.to_vec();
     v.sort_unstable();
-    let mut n = 0;
-    let mut last: Option<(u64, i32)> = None;
-    for (c, s, e) in v {
-        match last {
+    let mut o = Overlaps::default();
+    for i in v {
+        o.add(i);
+    }
+    o.n
+}
+
+/// Counts overlaps over intervals given in (client, start, end) order.
+#[derive(Default)]
+struct Overlaps {
+    n: u64,
+    last: Option<(u64, i32)>,
+}
+
+impl Overlaps {
+    fn add(&mut self, (c, s, e): (u64, i32, i32)) {
+        match self.last {
             Some((lc, lend)) if lc == c => {
                 if s <= lend {
-                    n += 1;
+                    self.n += 1;
                 }
-                last = Some((c, lend.max(e)));
+                self.last = Some((c, lend.max(e)));
             }
-            _ => last = Some((c, e)),
+            _ => self.last = Some((c, e)),
         }
     }
-    n
 }
 
 impl TableFeed<'_> {
@@ -502,8 +674,10 @@ impl TableFeed<'_> {
                     continue;
                 };
                 let k = key(&id);
-                if Some(&c.field) == s.id_field.as_ref() && !s.ids.insert(k) {
-                    s.duplicate_ids += 1;
+                if Some(&c.field) == s.id_field.as_ref() {
+                    if let Some(ids) = &mut s.ids {
+                        keep_err(&mut self.err, ids.push(k));
+                    }
                 }
                 if c.field == "client_id" {
                     client_key = Some(k);
@@ -558,8 +732,11 @@ impl TableFeed<'_> {
             if s.contact_mapped && !has_contact {
                 s.no_contact += 1;
             }
-            if let Some(k) = client_key {
-                self.q.clients.entry(k).or_insert(registered);
+            if let (Some(k), Clients::Feeding { rows, next }) = (client_key, &mut self.q.clients) {
+                // The row number keeps the first row of an id first among equal hashes.
+                let row = (*next).clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+                *next += 1;
+                keep_err(&mut self.err, rows.push((k, row, day_rec(registered))));
             }
             return;
         }
@@ -567,35 +744,153 @@ impl TableFeed<'_> {
             if b < a {
                 s.end_before_start += 1;
             } else if !cancelled {
-                if let Some(k) = client_key {
-                    s.intervals.push((k, a, b));
+                if let (Some(k), Some(iv)) = (client_key, &mut s.intervals) {
+                    keep_err(&mut self.err, iv.push((k, a, b)));
                 }
             }
         }
         if s.client_checked {
             if let Some(k) = client_key {
-                match self.q.clients.get(&k) {
-                    None => s.unknown_client += 1,
-                    Some(reg) => {
-                        if let (Some(r), Some(e)) = (reg, event_day) {
-                            if e < *r {
-                                s.before_registration += 1;
-                            }
+                match &self.q.clients {
+                    Clients::InMemory(map) => {
+                        check_client(s, map.get(&k), event_day);
+                    }
+                    Clients::Ranges { starts, .. } => {
+                        let p = starts.partition_point(|st| *st <= k).saturating_sub(1);
+                        if let Some(probes) = &mut self.probes {
+                            keep_err(&mut self.err, probes.push(p, k, event_day));
                         }
                     }
+                    Clients::Feeding { .. } => {}
                 }
             }
         }
     }
 
-    /// Ends the table.
-    pub fn finish(self) {
-        let TableFeed { q, stats, .. } = self;
+    /// Ends the table. Fails only when a spill file cannot be written or read.
+    pub fn finish(self) -> Result<()> {
+        let TableFeed {
+            q,
+            mut stats,
+            probes,
+            err,
+            ..
+        } = self;
+        if let Some(e) = err {
+            return Err(e);
+        }
+        if let Some(ids) = stats.ids.take() {
+            let (n, distinct) = ids.finish()?;
+            stats.duplicate_ids = n - distinct;
+        }
+        if let Some(iv) = stats.intervals.take() {
+            stats.intervals_n = iv.len();
+            let mut sorted = iv.finish()?;
+            let mut o = Overlaps::default();
+            while let Some(i) = sorted.next_record()? {
+                o.add(i);
+            }
+            stats.overlapping = o.n;
+        }
+        if let (Some(p), Clients::Ranges { file, starts, n }) = (probes, &q.clients) {
+            p.check(file, starts.len(), *n, q.clients_in_memory, &mut stats)?;
+        }
         if stats.table == "clients" {
+            q.clients = std::mem::take(&mut q.clients).build(q.clients_in_memory)?;
             q.have_clients = true;
         }
         q.tables.push(stats);
+        Ok(())
     }
+}
+
+fn keep_err(slot: &mut Option<Error>, r: Result<()>) {
+    if let (None, Err(e)) = (&slot, r) {
+        *slot = Some(e);
+    }
+}
+
+/// The client checks of one row: `reg` is the client's registration day, if known.
+fn check_client(s: &mut TableStats, reg: Option<&Option<i32>>, event_day: Option<i32>) {
+    match reg {
+        None => s.unknown_client += 1,
+        Some(reg) => {
+            if let (Some(r), Some(e)) = (reg, event_day) {
+                if e < *r {
+                    s.before_registration += 1;
+                }
+            }
+        }
+    }
+}
+
+impl Probes {
+    fn push(&mut self, range: usize, k: u64, day: Option<i32>) -> Result<()> {
+        let f = match &mut self.files[range] {
+            Some(f) => f,
+            slot => slot.insert(BufWriter::with_capacity(64 * 1024, spill::spill_file()?)),
+        };
+        self.buf.clear();
+        (k, day_rec(day)).put(&mut self.buf);
+        f.write_all(&self.buf).map_err(spill::io_error)
+    }
+
+    /// Checks the spilled rows range by range, with that range's clients in memory.
+    fn check(
+        self,
+        clients: &File,
+        ranges: usize,
+        n: u64,
+        per_range: usize,
+        s: &mut TableStats,
+    ) -> Result<()> {
+        const REC: usize = <(u64, i32) as Record>::SIZE;
+        let mut buf = vec![0u8; 64 * 1024 / REC * REC];
+        for (r, f) in self.files.into_iter().enumerate().take(ranges) {
+            let Some(f) = f else { continue };
+            let f = f
+                .into_inner()
+                .map_err(|e| spill::io_error(e.into_error()))?;
+            let first = (r * per_range) as u64;
+            let last = (first + per_range as u64).min(n);
+            let mut map: HashMap<u64, Option<i32>> =
+                HashMap::with_capacity((last - first) as usize);
+            read_records(
+                clients,
+                first * REC as u64,
+                last * REC as u64,
+                &mut buf,
+                |(k, d)| {
+                    map.insert(k, rec_day(d));
+                },
+            )?;
+            let end = f.metadata().map_err(spill::io_error)?.len();
+            read_records(&f, 0, end, &mut buf, |(k, d)| {
+                check_client(s, map.get(&k), rec_day(d));
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Calls `each` on the (hash, day) records of `f` from byte `pos` to `end`.
+fn read_records(
+    f: &File,
+    mut pos: u64,
+    end: u64,
+    buf: &mut [u8],
+    mut each: impl FnMut((u64, i32)),
+) -> Result<()> {
+    const REC: usize = <(u64, i32) as Record>::SIZE;
+    while pos < end {
+        let want = ((end - pos) as usize).min(buf.len());
+        spill::read_exact_at(f, &mut buf[..want], pos).map_err(spill::io_error)?;
+        for r in buf[..want].chunks_exact(REC) {
+            each(<(u64, i32)>::get(r));
+        }
+        pos += want as u64;
+    }
+    Ok(())
 }
 
 /// The report as a text table, for the terminal.
@@ -622,6 +917,79 @@ pub fn print_table(checks: &[Check]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Feeds every table of a mapping to `q` (as `check` does, without the conversion).
+    fn feed_all(mapping: &clm_core::mapping::Mapping, mut q: Quality) -> Quality {
+        for tm in &mapping.tables {
+            let mut reader = clm_core::source::open_table(tm).unwrap();
+            let mut qf = q.table(tm, |c| reader.column_index(c).ok());
+            let mut rec = csv::StringRecord::new();
+            while let Some(st) = reader.next_record(&mut rec).unwrap() {
+                match st {
+                    clm_core::source::RecordStatus::Ok => qf.row(&rec),
+                    clm_core::source::RecordStatus::Bad(_) => qf.unreadable(),
+                }
+            }
+            qf.finish().unwrap();
+        }
+        q
+    }
+
+    /// With a tiny budget every sorter spills and the clients are checked range by range:
+    /// the figures are those of holding everything in memory. The club gets duplicate
+    /// clients and memberships, and visits of an unknown client, so that every count is
+    /// more than zero.
+    #[test]
+    fn spilled_figures_are_the_in_memory_figures() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tmp.path().join("src");
+        let as_of = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        clm_synth::generate(&clm_synth::Config {
+            clients: 150,
+            seed: 3,
+            as_of,
+            out: src.clone(),
+            encoding: clm_synth::Encoding::Utf8,
+        })
+        .unwrap();
+        let append_copies = |file: &str, n: usize| {
+            let p = src.join(file);
+            let text = std::fs::read_to_string(&p).unwrap();
+            let copies: String = text
+                .lines()
+                .skip(1)
+                .step_by(7)
+                .take(n)
+                .map(|l| format!("{l}\n"))
+                .collect();
+            std::fs::write(&p, format!("{text}{copies}")).unwrap();
+        };
+        append_copies("clients.csv", 9);
+        append_copies("memberships.csv", 11);
+        let visits = src.join("visits.csv");
+        let mut text = std::fs::read_to_string(&visits).unwrap();
+        let first = text.lines().nth(1).unwrap().to_string();
+        let (_, rest) = first.split_once(';').unwrap();
+        text.push_str(&format!("7777777;{rest}\n"));
+        std::fs::write(&visits, text).unwrap();
+        let mapping = clm_core::mapping::Mapping::load(&src.join(clm_synth::MAPPING_FILE)).unwrap();
+        let whole = feed_all(&mapping, Quality::new(as_of, None));
+        let spilled = feed_all(&mapping, Quality::new(as_of, None).with_limits(7, 64));
+        assert!(matches!(spilled.clients, Clients::Ranges { .. }));
+        assert!(matches!(whole.clients, Clients::InMemory(_)));
+        assert_eq!(whole.to_json(), spilled.to_json());
+        let count = |q: &Quality, table: &str, check: &str| {
+            q.checks()
+                .into_iter()
+                .find(|c| c.table == table && c.check == check)
+                .unwrap()
+                .count
+        };
+        assert_eq!(count(&spilled, "clients", "duplicate_ids"), 9);
+        assert!(count(&spilled, "memberships", "duplicate_ids") >= 11);
+        assert!(count(&spilled, "memberships", "overlapping_memberships") > 0);
+        assert_eq!(count(&spilled, "visits", "unknown_clients"), 1);
+    }
 
     #[test]
     fn overlap_counting() {

@@ -10,10 +10,8 @@
 //! ranges that are checked one after the other against the later tables' rows, which are
 //! spilled (hash and day) by range.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::hash::{Hash, Hasher};
 use std::io::{BufWriter, Write};
 
 use chrono::NaiveDate;
@@ -79,10 +77,12 @@ pub struct Check {
     pub what: String,
 }
 
+/// The 64-bit hash the checks count ids by. Keyed at random once per run (the hashes reach the
+/// spill files: an unkeyed hash of a short numeric id could be reversed by trying every id);
+/// a run only compares hashes it made itself.
 fn key(id: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    id.hash(&mut h);
-    h.finish()
+    static STATE: std::sync::OnceLock<ahash::RandomState> = std::sync::OnceLock::new();
+    STATE.get_or_init(ahash::RandomState::new).hash_one(id)
 }
 
 #[derive(Debug, Default, Clone, Copy)]

@@ -16,6 +16,7 @@ use crate::profile::Profile;
 use crate::queries::Library;
 use crate::report::{self, BundleInfo, ReportOptions};
 use crate::targets::Targets;
+use clm_query::engines::Engines;
 
 const AFTER_HELP: &str = "\
 The data key (K_d) comes from --data-key FILE or the CLM_DATA_KEY environment variable (64 hex
@@ -218,6 +219,10 @@ pub struct BundleArgs {
     /// spilling, nothing decrypted is written
     #[arg(long, value_name = "DIR")]
     pub spill_dir: Option<PathBuf>,
+    /// Run the SQL on the Ballista cluster whose scheduler is at df://HOST:PORT (started with
+    /// `clm-cluster scheduler`; its executors must see the bundle paths). Default: locally
+    #[arg(long, value_name = "df://HOST:PORT")]
+    pub cluster: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -295,10 +300,16 @@ impl<T, E: Into<anyhow::Error>> UsageExt<T> for std::result::Result<T, E> {
     }
 }
 
+/// Stack of the command's threads (see `main_with`).
+const STACK_BYTES: usize = 64 << 20;
+
 /// Entry point used by `main`.
 pub fn main_with(cli: Cli) -> ExitCode {
+    // Large stacks: on a cluster (--cluster) the plans are encoded recursively, and the query
+    // files' plans nest a few hundred levels deep.
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(STACK_BYTES)
         .build()
     {
         Ok(rt) => rt,
@@ -307,7 +318,24 @@ pub fn main_with(cli: Cli) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match rt.block_on(dispatch(cli)) {
+    // The command itself runs on a thread with the same large stack (block_on polls on the
+    // calling thread).
+    let outcome = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("clm-analyze".into())
+            .stack_size(STACK_BYTES)
+            .spawn_scoped(scope, || rt.block_on(dispatch(cli)))
+            .map(|t| t.join())
+    });
+    let outcome = match outcome {
+        Ok(Ok(o)) => o,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(e) => {
+            eprintln!("clm-analyze: error: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         // The reader went away (`| head`): not an error.
         Err(f) if is_broken_pipe(f.error()) => ExitCode::SUCCESS,
@@ -689,12 +717,36 @@ async fn engine_of(
         }
         limits.spill_dir = Some(d.clone());
     }
-    let mut engine = Engine::with_limits(limits).usage()?;
+    let mut engine = engines(limits, args.cluster.as_deref())?
+        .engine()
+        .await
+        .usage()?;
     let notes = bundles::register(&mut engine, opened).await.usage()?;
     for n in notes {
         eprintln!("note: {n}");
     }
     Ok(engine)
+}
+
+/// Where the engines run: locally, or on the cluster of `--cluster`.
+pub(crate) fn engines(limits: Limits, cluster: Option<&str>) -> std::result::Result<Engines, Fail> {
+    let Some(url) = cluster else {
+        return Ok(Engines::local(limits));
+    };
+    #[cfg(feature = "cluster")]
+    {
+        clm_cluster::session::parse_url(url).usage()?;
+        let remote = clm_cluster::session::Remote {
+            url: url.to_string(),
+        };
+        Ok(Engines::on_cluster(limits, std::sync::Arc::new(remote)))
+    }
+    #[cfg(not(feature = "cluster"))]
+    {
+        Err(Fail::Usage(anyhow!(
+            "--cluster {url}: this clm-analyze was built without the `cluster` feature"
+        )))
+    }
 }
 
 fn emit(outputs: &[Output], args: &OutputArgs) -> std::result::Result<(), Fail> {

@@ -43,7 +43,8 @@ Examples:
   clm-analyze portfolio --bundles-dir exports/ --format csv --out network.csv
   clm-analyze portfolio --portfolio clubs.toml --format json --out benchmarks.json
   clm-analyze portfolio --portfolio clubs.toml --for-club North --format json --out north-network.json
-  clm-analyze portfolio --profile classes --bundles-dir schools/";
+  clm-analyze portfolio --profile classes --bundles-dir schools/
+  clm-analyze portfolio --bundles-dir /shared/exports/ --cluster df://10.0.0.5:50050";
 
 /// `clm-analyze portfolio`.
 #[derive(Args, Debug)]
@@ -81,6 +82,10 @@ pub struct PortfolioArgs {
     /// Language of the profile's texts
     #[arg(long, value_parser = ["ru", "en"], default_value = "ru")]
     pub lang: String,
+    /// Run each club's SQL on the Ballista cluster whose scheduler is at df://HOST:PORT
+    /// (`clm-cluster scheduler`; its executors must see the bundle paths). Default: locally
+    #[arg(long, value_name = "df://HOST:PORT")]
+    pub cluster: Option<String>,
     /// Output format
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -156,7 +161,9 @@ pub async fn run_cli(args: PortfolioArgs) -> std::result::Result<(), Fail> {
     }
     .map_err(fail)?;
     let opened = started.elapsed();
+    let engines = crate::cli::engines(Default::default(), args.cluster.as_deref())?;
     let result = run(
+        &engines,
         &clubs,
         &library,
         &profile,

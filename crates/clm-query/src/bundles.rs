@@ -19,6 +19,7 @@
 //!   bundle is a full export). Events without a date are read from the latest bundle only.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Result};
 use chrono::NaiveDate;
@@ -31,6 +32,7 @@ use datafusion::functions_window::expr_fn::row_number;
 use datafusion::logical_expr::{cast, col, ident, lit, Expr, ExprFunctionExt};
 use datafusion::prelude::ParquetReadOptions;
 
+use crate::bundle_table::{BundleTable, KeyHex};
 use crate::engine::{canonical_schema, Engine, TableOrigin};
 
 /// Internal column naming the bundle a row came from (0 = earliest as-of).
@@ -233,21 +235,12 @@ pub async fn register(engine: &mut Engine, bundles: &[OpenedBundle]) -> Result<V
             }
             files += paths.len();
             parts += 1;
-            let decryption = ConfigFileDecryptionProperties {
-                footer_key_as_hex: b.bundle.dek().to_hex(),
-                ..Default::default()
-            };
-            let options = ParquetReadOptions::default().file_decryption_properties(decryption);
-            let df = engine
-                .context()
-                .read_parquet(paths, options)
-                .await
-                .map_err(|e| {
-                    anyhow!(Refused(format!(
-                        "bundle {} refused: cannot read table {table}: {e}",
-                        b.dir().display()
-                    )))
-                })?;
+            let df = read_table(engine, paths, b).await.map_err(|e| {
+                anyhow!(Refused(format!(
+                    "bundle {} refused: cannot read table {table}: {e}",
+                    b.dir().display()
+                )))
+            })?;
             // The canonical columns, by name, in schema order (a column a file lacks is null).
             let have = df.schema().clone();
             let mut exprs: Vec<Expr> = schema
@@ -311,6 +304,27 @@ pub async fn register(engine: &mut Engine, bundles: &[OpenedBundle]) -> Result<V
         engine.set_default_as_of(last.as_of());
     }
     Ok(notes)
+}
+
+/// One bundle's files of a table, decrypted with its DEK as they are read. On a cluster the
+/// table is a `BundleTable`, whose key travels with the plan to the executors.
+async fn read_table(
+    engine: &Engine,
+    paths: Vec<String>,
+    b: &OpenedBundle,
+) -> datafusion::error::Result<DataFrame> {
+    let key = b.bundle.dek().to_hex();
+    if engine.is_cluster() {
+        let state = engine.context().state();
+        let table = BundleTable::open(&state, paths, KeyHex(key)).await?;
+        return engine.context().read_table(Arc::new(table));
+    }
+    let decryption = ConfigFileDecryptionProperties {
+        footer_key_as_hex: key,
+        ..Default::default()
+    };
+    let options = ParquetReadOptions::default().file_decryption_properties(decryption);
+    engine.context().read_parquet(paths, options).await
 }
 
 /// When `bundles` were made with more than one pseudonymization key (so their client ids do

@@ -204,6 +204,7 @@ pub struct Engine {
     tables: BTreeMap<String, TableOrigin>,
     default_as_of: Option<NaiveDate>,
     limits: Limits,
+    cluster: bool,
 }
 
 impl Default for Engine {
@@ -221,6 +222,13 @@ impl Engine {
 
     /// An engine whose queries run under `limits`.
     pub fn with_limits(limits: Limits) -> Result<Engine> {
+        let ctx =
+            SessionContext::new_with_config_rt(Engine::session_config(), Engine::runtime(&limits)?);
+        Engine::from_context(ctx, limits, false)
+    }
+
+    /// The session settings every engine runs with, local or on a cluster.
+    pub fn session_config() -> SessionConfig {
         let mut config = SessionConfig::new()
             .with_information_schema(true)
             .with_default_catalog_and_schema("clm", "bundle");
@@ -233,17 +241,26 @@ impl Engine {
         // machine, shuffling millions of rows costs more than a parallel build gains (about a
         // tenth less CPU over the analysis suite on 2 cores).
         options.optimizer.repartition_joins = false;
-        // No table from a path or URL in a query (`SELECT * FROM '/etc/passwd'`): the session
-        // is never given `enable_url_table()` (tests/hostile.rs checks it).
+        config
+    }
+
+    /// The memory pool and spill directory of `limits`.
+    pub fn runtime(limits: &Limits) -> Result<Arc<datafusion::execution::runtime_env::RuntimeEnv>> {
         let disk = match &limits.spill_dir {
             Some(dir) => DiskManagerMode::Directories(vec![dir.clone()]),
             None => DiskManagerMode::Disabled,
         };
-        let runtime = RuntimeEnvBuilder::new()
+        Ok(RuntimeEnvBuilder::new()
             .with_memory_limit(limits.memory, 1.0)
             .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(disk))
-            .build_arc()?;
-        let ctx = SessionContext::new_with_config_rt(config, runtime);
+            .build_arc()?)
+    }
+
+    /// An engine over a session built elsewhere from `session_config` and `runtime` (crate
+    /// `clm-cluster` builds one whose plans run on a Ballista cluster: `cluster`).
+    pub fn from_context(ctx: SessionContext, limits: Limits, cluster: bool) -> Result<Engine> {
+        // No table from a path or URL in a query (`SELECT * FROM '/etc/passwd'`): the session
+        // is never given `enable_url_table()` (tests/hostile.rs checks it).
         guard_value_builders(&ctx, limits.memory);
         // Table functions that read files (none are registered by default: DataFusion's are
         // generate_series and range) would reach past the bundle: refuse to start with one.
@@ -257,7 +274,14 @@ impl Engine {
             tables: BTreeMap::new(),
             default_as_of: None,
             limits,
+            cluster,
         })
+    }
+
+    /// Whether the plans run on a Ballista cluster (`--cluster`): bundle tables are then read
+    /// through `crate::bundle_table`, whose key travels with the plan.
+    pub fn is_cluster(&self) -> bool {
+        self.cluster
     }
 
     pub fn limits(&self) -> &Limits {

@@ -11,9 +11,13 @@
 //! Dependencies run one way: `profile` (the parameters) ← `queries` (the library a profile
 //! selects) ← `engine` (runs an analysis of the library with a profile's values) ← the rest.
 
+// `--cluster`: a bundle table whose data key travels with the plan (crate clm-cluster)
+pub mod bundle_table;
 pub mod bundles;
 pub mod clv;
 pub mod engine;
+// local sessions or sessions on a Ballista cluster (`--cluster`)
+pub mod engines;
 pub mod frame;
 pub mod loyalty;
 pub mod output;

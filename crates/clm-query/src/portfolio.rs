@@ -33,6 +33,7 @@ use serde::Deserialize;
 
 use crate::bundles::{self, OpenedBundle, Refused};
 use crate::engine::{date_scalar, Engine, MissingTables, Output, Select};
+use crate::engines::Engines;
 use crate::profile::{Param, Profile};
 use crate::queries::{self, Analysis, Library, Statement};
 
@@ -648,7 +649,27 @@ pub async fn network(
     min_clubs: i64,
     for_club: Option<&str>,
 ) -> Result<Vec<Output>> {
-    let engine = Engine::new();
+    network_on(
+        &Engines::default(),
+        analysis,
+        figures,
+        as_of,
+        min_clubs,
+        for_club,
+    )
+    .await
+}
+
+/// [`network`] on an engine of `engines` (local, or on a cluster).
+pub async fn network_on(
+    engines: &Engines,
+    analysis: &Analysis,
+    figures: Vec<RecordBatch>,
+    as_of: NaiveDate,
+    min_clubs: i64,
+    for_club: Option<&str>,
+) -> Result<Vec<Output>> {
+    let engine = engines.engine().await?;
     let table = MemTable::try_new(figures_schema(), vec![figures])?;
     engine
         .context()
@@ -693,6 +714,7 @@ pub struct PortfolioRun {
 
 /// Runs the analyses on every club, then the network statistics.
 pub async fn run(
+    engines: &Engines,
     clubs: &[Club],
     library: &Library,
     profile: &Profile,
@@ -738,7 +760,7 @@ pub async fn run(
         bar.set_message(club.name.clone());
         // An engine of its own per club: no table of one club is ever visible to another's
         // queries (a SessionContext costs about 0.4 ms to set up; the analyses are parsed once).
-        let mut engine = Engine::new();
+        let mut engine = engines.engine().await?;
         let reg = bundles::register(&mut engine, &club.bundles).await?;
         notes.extend(
             reg.into_iter()
@@ -750,7 +772,15 @@ pub async fn run(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let outputs = network(network_sql, vec![figures.batch()?], d, MIN_CLUBS, for_club).await?;
+    let outputs = network_on(
+        engines,
+        network_sql,
+        vec![figures.batch()?],
+        d,
+        MIN_CLUBS,
+        for_club,
+    )
+    .await?;
     Ok(PortfolioRun {
         outputs,
         notes,
